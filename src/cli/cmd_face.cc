@@ -1,0 +1,10 @@
+#include "cli/commands.h"
+
+namespace vigil::cli {
+
+void AddFaceCommands(CLI::App& app, CommandContext& ctx) {
+  (void)app;
+  (void)ctx;
+}
+
+}  // namespace vigil::cli
