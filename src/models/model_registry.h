@@ -11,6 +11,8 @@
 //   yunet-2022mar            [yunet]               detector (cv::FaceDetectorYN)
 //   arcface                  [arcface]             embedder, input 112x112, 512-D
 //   sface                    [sface]               embedder (cv::FaceRecognizerSF), 128-D
+//   faceapi-ssd-anchors      [ssd_anchors]         role "data": the SSD's 5118 anchors
+//                                                  (float32 ymin,xmin,ymax,xmax), see docs/models.md
 //
 // Thread-safety: a ModelRegistry is an immutable snapshot once opened.
 #pragma once
@@ -25,16 +27,16 @@
 namespace vigil::models {
 
 struct ModelInfo {
-  std::string id;        // "faceapi-recognition-128"
-  std::string kind;      // "faceapi_recognition", "ssd_mobilenetv1", "landmark68", "yunet", "arcface", "sface"
-  std::string role;      // "detector", "landmarks" or "embedder"
-  std::string file;      // file name relative to the models directory
-  std::string sha256;    // lower-case hex of the file
+  std::string id;      // "faceapi-recognition-128"
+  std::string kind;    // "faceapi_recognition", "ssd_mobilenetv1", "landmark68", "yunet", "arcface", "sface"
+  std::string role;    // "detector", "landmarks", "embedder" or "data"
+  std::string file;    // file name relative to the models directory
+  std::string sha256;  // lower-case hex of the file
   int input_width = 0;
   int input_height = 0;
-  int output_dim = 0;    // embedding size, landmark outputs, 0 for detectors
+  int output_dim = 0;            // embedding size, landmark outputs, 0 for detectors
   double default_threshold = 0;  // cosine similarity for embedders, score for detectors
-  std::string source;    // "npm:@vladmandic/face-api@1.7.15" or "user:<original path>"
+  std::string source;            // "npm:@vladmandic/face-api@1.7.15" or "user:<original path>"
 };
 
 Json ModelInfoToJson(const ModelInfo& m);

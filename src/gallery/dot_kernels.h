@@ -1,0 +1,26 @@
+// Inner-product kernels behind every gallery search.
+//
+// They are plain loops shaped so that GCC vectorises them at -O2 (8 independent
+// partial sums per row, 4 rows per pass sharing each load of the query). On
+// x86-64 with GCC they are compiled twice, for baseline SSE2 and for x86-64-v3
+// (AVX2 + FMA), and the loader picks the best at start-up (target_clones), so
+// no -march flag is needed for the wide version.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstddef>
+
+namespace vigil::gallery {
+
+// a · b over `dim` floats.
+float InnerProduct(const float* a, const float* b, size_t dim);
+
+// out[i] = rows[i] · q for the `n` rows of the row-major n × dim matrix `rows`.
+// `out` must not alias `rows` or `q`.
+void InnerProducts(const float* rows, size_t n, size_t dim, const float* q, float* out);
+
+// "x86-64-v3" or "baseline": which kernel the loader chose (for benchmarks and logs).
+const char* KernelIsa();
+
+}  // namespace vigil::gallery

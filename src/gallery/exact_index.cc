@@ -1,0 +1,137 @@
+#include "gallery/exact_index.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "gallery/dot_kernels.h"
+
+namespace vigil::gallery {
+namespace {
+
+// Scores are computed a block at a time into a stack buffer, then filtered
+// against the current k-th best: the kernel stays a tight loop and the heap is
+// touched only by rows that can enter the top k.
+constexpr size_t kBlockRows = 256;
+
+using Scored = std::pair<float, size_t>;  // (score, row)
+// Min-heap on score, so the front is the weakest of the current top k.
+// Ties prefer the lower row, which keeps results deterministic.
+struct WorseFirst {
+  bool operator()(const Scored& a, const Scored& b) const {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  }
+};
+
+}  // namespace
+
+ExactIndex::ExactIndex(size_t dim) : dim_(dim) {}
+
+bool ExactIndex::Contains(std::string_view id) const { return row_of_.find(id) != row_of_.end(); }
+
+Status ExactIndex::Upsert(std::string_view id, std::string_view owner, std::span<const float> v) {
+  if (id.empty()) return InvalidArgument("vector id must not be empty");
+  VIGIL_RETURN_IF_ERROR(CheckVector(v, dim_, false));
+  auto it = row_of_.find(id);
+  size_t row;
+  if (it != row_of_.end()) {
+    row = it->second;
+    owners_[row].assign(owner);
+  } else {
+    row = ids_.size();
+    data_.resize(data_.size() + dim_);
+    ids_.emplace_back(id);
+    owners_.emplace_back(owner);
+    row_of_.emplace(std::string(id), row);
+  }
+  std::memcpy(data_.data() + row * dim_, v.data(), dim_ * sizeof(float));
+  return Status::Ok();
+}
+
+void ExactIndex::RemoveRow(size_t row) {
+  const size_t last = ids_.size() - 1;
+  row_of_.erase(row_of_.find(ids_[row]));
+  if (row != last) {
+    std::memcpy(data_.data() + row * dim_, data_.data() + last * dim_, dim_ * sizeof(float));
+    ids_[row] = std::move(ids_[last]);
+    owners_[row] = std::move(owners_[last]);
+    row_of_.find(ids_[row])->second = row;
+  }
+  ids_.pop_back();
+  owners_.pop_back();
+  data_.resize(last * dim_);
+}
+
+bool ExactIndex::Remove(std::string_view id) {
+  auto it = row_of_.find(id);
+  if (it == row_of_.end()) return false;
+  RemoveRow(it->second);
+  return true;
+}
+
+size_t ExactIndex::RemoveOwner(std::string_view owner) {
+  size_t removed = 0;
+  // Walk backwards: a swap-remove only moves rows from behind the cursor.
+  for (size_t row = ids_.size(); row-- > 0;) {
+    if (owners_[row] == owner) {
+      RemoveRow(row);
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+void ExactIndex::Clear() {
+  data_.clear();
+  ids_.clear();
+  owners_.clear();
+  row_of_.clear();
+}
+
+void ExactIndex::Reserve(size_t n) {
+  data_.reserve(n * dim_);
+  ids_.reserve(n);
+  owners_.reserve(n);
+  row_of_.reserve(n);
+}
+
+Result<std::vector<Match>> ExactIndex::Search(std::span<const float> q, size_t k) const {
+  VIGIL_RETURN_IF_ERROR(CheckVector(q, dim_, false));
+  const size_t n = ids_.size();
+  k = std::min(k, n);
+  std::vector<Match> out;
+  if (k == 0) return out;
+
+  std::vector<Scored> heap;
+  heap.reserve(k);
+  std::array<float, kBlockRows> scores;
+  for (size_t start = 0; start < n; start += kBlockRows) {
+    const size_t rows = std::min(kBlockRows, n - start);
+    InnerProducts(data_.data() + start * dim_, rows, dim_, q.data(), scores.data());
+    for (size_t i = 0; i < rows; ++i) {
+      const float s = scores[i];
+      if (heap.size() < k) {
+        heap.emplace_back(s, start + i);
+        std::push_heap(heap.begin(), heap.end(), WorseFirst{});
+      } else if (s > heap.front().first) {
+        std::pop_heap(heap.begin(), heap.end(), WorseFirst{});
+        heap.back() = {s, start + i};
+        std::push_heap(heap.begin(), heap.end(), WorseFirst{});
+      }
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), WorseFirst{});  // best first
+  out.reserve(heap.size());
+  for (const auto& [score, row] : heap) out.push_back({ids_[row], owners_[row], score});
+  return out;
+}
+
+void ExactIndex::ForEach(
+    const std::function<void(const std::string&, const std::string&, std::span<const float>)>& fn) const {
+  for (size_t row = 0; row < ids_.size(); ++row) {
+    fn(ids_[row], owners_[row], std::span<const float>(data_.data() + row * dim_, dim_));
+  }
+}
+
+}  // namespace vigil::gallery

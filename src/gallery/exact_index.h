@@ -1,0 +1,68 @@
+// Exact top-k inner-product search over a contiguous row-major float matrix.
+//
+// Vectors live in one n × dim block (no per-entry allocation), so a search is
+// one sequential pass through memory by the vectorised kernel in
+// dot_kernels.h. Remove swaps the last row into the hole, keeping the block
+// contiguous; row order is therefore not stable.
+//
+// The index stores vectors as given and scores by plain inner product; Gallery
+// (gallery.h) normalises so that scores are cosine similarities.
+//
+// Thread-safety: like a standard container. Const methods (Search, size, ...)
+// may run concurrently with each other; a non-const method needs exclusive
+// access. Gallery wraps its indexes in a std::shared_mutex (many searches, one
+// writer).
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "gallery/match.h"
+
+namespace vigil::gallery {
+
+class ExactIndex {
+ public:
+  explicit ExactIndex(size_t dim);
+
+  size_t dim() const { return dim_; }
+  size_t size() const { return ids_.size(); }
+  bool Contains(std::string_view id) const;
+
+  // Inserts `v` under `id`, or replaces the vector and owner already there.
+  // InvalidArgument unless `v` has dim() finite values or when `id` is empty.
+  Status Upsert(std::string_view id, std::string_view owner, std::span<const float> v);
+  // False when `id` is not present.
+  bool Remove(std::string_view id);
+  // Removes every vector of `owner`; returns how many.
+  size_t RemoveOwner(std::string_view owner);
+  void Clear();
+  void Reserve(size_t n);
+
+  // The k highest inner products with `q`, best first (fewer when the index
+  // holds fewer). InvalidArgument when `q` does not have dim() finite values.
+  Result<std::vector<Match>> Search(std::span<const float> q, size_t k) const;
+
+  // Calls fn(id, owner, vector) for every entry, in storage order.
+  void ForEach(const std::function<void(const std::string&, const std::string&, std::span<const float>)>& fn) const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  void RemoveRow(size_t row);
+
+  size_t dim_;
+  std::vector<float> data_;          // size() × dim_, row-major
+  std::vector<std::string> ids_;     // per row
+  std::vector<std::string> owners_;  // per row
+  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> row_of_;
+};
+
+}  // namespace vigil::gallery

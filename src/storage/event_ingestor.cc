@@ -1,0 +1,279 @@
+#include "storage/event_ingestor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "core/logging.h"
+
+namespace vigil::storage {
+
+double CosineSimilarity(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size() || a.empty()) return 0;
+  double dot = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    na += static_cast<double>(a[i]) * a[i];
+    nb += static_cast<double>(b[i]) * b[i];
+  }
+  if (na <= 0 || nb <= 0) return 0;
+  return dot / (std::sqrt(na) * std::sqrt(nb));
+}
+
+// State of one transaction: customers created in it (not yet in the index),
+// event ids seen in it, and the index delta to apply after the commit.
+struct EventIngestor::Pending {
+  struct NewCustomer {
+    std::string customer_id;
+    std::string model;
+    std::vector<float> embedding;
+  };
+  std::vector<NewCustomer> new_customers;
+  std::set<std::string> event_ids;
+  IndexDelta delta;
+
+  void Evict(const std::vector<std::string>& ids) {
+    for (const auto& id : ids) {
+      auto it = std::find_if(delta.added.begin(), delta.added.end(),
+                             [&](const CustomerEmbedding& e) { return e.id == id; });
+      if (it != delta.added.end()) {
+        delta.added.erase(it);  // added and evicted in the same transaction: the index never sees it
+      } else {
+        delta.removed_embedding_ids.push_back(id);
+      }
+    }
+  }
+};
+
+EventIngestor::EventIngestor(Repository& repo, CustomerIndex* index, Clock& clock, IngestOptions options)
+    : repo_(repo), index_(index), clock_(clock), options_(options) {
+  if (options_.max_embeddings_per_customer < 1) options_.max_embeddings_per_customer = 1;
+}
+
+Status EventIngestor::Validate(const IngestEvent& e) {
+  if (e.event_id.empty()) return InvalidArgument("event_id is missing");
+  if (e.worker_id.empty()) return InvalidArgument("event " + e.event_id + ": worker_id is missing");
+  if (e.camera_id.empty()) return InvalidArgument("event " + e.event_id + ": camera_id is missing");
+  if (e.captured_at <= 0) return InvalidArgument("event " + e.event_id + ": captured_at must be positive");
+  if (e.model.empty()) return InvalidArgument("event " + e.event_id + ": model is missing");
+  if (e.embedding.empty()) return InvalidArgument("event " + e.event_id + ": embedding is empty");
+  for (float v : e.embedding) {
+    if (!std::isfinite(v)) return InvalidArgument("event " + e.event_id + ": embedding has a non-finite value");
+  }
+  if (e.site_id && e.site_id->empty()) return InvalidArgument("event " + e.event_id + ": site_id is empty");
+  if (e.staff_id && e.staff_id->empty()) return InvalidArgument("event " + e.event_id + ": staff_id is empty");
+  return Status::Ok();
+}
+
+Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& pending, IngestOutcome& out) {
+  out = IngestOutcome{};
+  out.event_id = e.event_id;
+  if (pending.event_ids.count(e.event_id) > 0) {
+    out.duplicate = true;
+    return Status::Ok();
+  }
+  VIGIL_ASSIGN_OR_RETURN(bool exists, tx.EventExists(e.event_id));
+  if (exists) {
+    out.duplicate = true;
+    return Status::Ok();
+  }
+  pending.event_ids.insert(e.event_id);
+  const int64_t now = clock_.NowUnixMs();
+
+  // A staff match from the worker counts only while that staff member exists
+  // (the worker's gallery may be older than a deletion).
+  std::optional<std::string> staff_id;
+  if (e.staff_id) {
+    auto staff = tx.GetStaff(*e.staff_id);
+    if (staff.ok()) {
+      staff_id = e.staff_id;
+    } else if (staff.status().code() != StatusCode::kNotFound) {
+      return staff.status();
+    }
+  }
+
+  FaceEvent ev;
+  ev.event_id = e.event_id;
+  ev.worker_id = e.worker_id;
+  ev.camera_id = e.camera_id;
+  ev.site_id = e.site_id;
+  ev.captured_at = e.captured_at;
+  ev.track_id = e.track_id;
+  ev.bbox = e.bbox;
+  ev.det_score = e.det_score;
+  ev.quality = e.quality;
+  ev.model = e.model;
+  ev.embedding = e.embedding;
+  ev.created_at = now;
+
+  if (e.snapshot_path) {
+    Snapshot snap;
+    snap.path = *e.snapshot_path;
+    snap.size = e.snapshot_size;
+    snap.created_at = now;
+    VIGIL_ASSIGN_OR_RETURN(snap, tx.CreateSnapshot(std::move(snap)));
+    ev.snapshot_id = snap.id;
+    out.snapshot_id = snap.id;
+  }
+
+  std::optional<std::string> customer_id;
+  if (staff_id) {
+    ev.staff_id = staff_id;
+    ev.staff_similarity = e.staff_similarity;
+    out.person_kind = "staff";
+    out.staff_id = staff_id;
+  } else {
+    out.person_kind = "customer";
+    std::optional<CustomerMatch> best;
+    if (index_ != nullptr) best = index_->Match(e.model, e.embedding, options_.customer_match_threshold);
+    for (const auto& nc : pending.new_customers) {
+      if (nc.model != e.model) continue;
+      const double sim = CosineSimilarity(nc.embedding, e.embedding);
+      if (sim >= options_.customer_match_threshold && (!best || sim > best->similarity)) {
+        best = CustomerMatch{nc.customer_id, sim};
+      }
+    }
+    if (best) {
+      // The index may still hold a customer erased a moment ago; then this
+      // face starts a new customer instead.
+      Status touch = tx.TouchCustomer(best->customer_id, e.captured_at, 0);
+      if (touch.ok()) {
+        customer_id = best->customer_id;
+        out.customer_similarity = best->similarity;
+        ev.customer_similarity = best->similarity;
+      } else if (touch.code() != StatusCode::kNotFound) {
+        return touch;
+      }
+    }
+    if (!customer_id) {
+      Customer c;
+      c.first_seen_at = e.captured_at;
+      c.last_seen_at = e.captured_at;
+      c.created_at = now;
+      VIGIL_ASSIGN_OR_RETURN(c, tx.CreateCustomer(std::move(c)));
+      customer_id = c.id;
+      out.new_customer = true;
+      pending.new_customers.push_back({c.id, e.model, e.embedding});
+    }
+    ev.customer_id = customer_id;
+    out.customer_id = customer_id;
+  }
+
+  // Visit: extend the person's latest visit at this site when the event falls
+  // within the merge window of it, else start a new one.
+  VIGIL_ASSIGN_OR_RETURN(auto latest, tx.LatestVisit(e.site_id, staff_id, customer_id));
+  const int64_t w = options_.visit_merge_window_ms;
+  if (latest && e.captured_at >= latest->started_at - w && e.captured_at <= latest->ended_at + w) {
+    VIGIL_RETURN_IF_ERROR(tx.ExtendVisit(latest->id, e.captured_at, 1));
+    out.visit_id = latest->id;
+  } else {
+    Visit v;
+    v.site_id = e.site_id;
+    v.person_kind = out.person_kind;
+    v.staff_id = staff_id;
+    v.customer_id = customer_id;
+    v.started_at = e.captured_at;
+    v.ended_at = e.captured_at;
+    v.event_count = 1;
+    VIGIL_ASSIGN_OR_RETURN(v, tx.CreateVisit(std::move(v)));
+    out.visit_id = v.id;
+    out.new_visit = true;
+    if (customer_id) VIGIL_RETURN_IF_ERROR(tx.TouchCustomer(*customer_id, e.captured_at, 1));
+  }
+  ev.visit_id = out.visit_id;
+
+  if (customer_id) {
+    CustomerEmbedding emb;
+    emb.customer_id = *customer_id;
+    emb.model = e.model;
+    emb.embedding = e.embedding;
+    emb.quality = e.quality;
+    emb.created_at = now;
+    std::vector<std::string> evicted;
+    VIGIL_ASSIGN_OR_RETURN(emb, tx.AddCustomerEmbedding(std::move(emb), options_.max_embeddings_per_customer, &evicted));
+    const bool kept = std::find(evicted.begin(), evicted.end(), emb.id) == evicted.end();
+    if (kept) pending.delta.added.push_back(emb);
+    evicted.erase(std::remove(evicted.begin(), evicted.end(), emb.id), evicted.end());
+    pending.Evict(evicted);
+  }
+
+  return tx.InsertEvent(ev);
+}
+
+Result<BatchOutcome> EventIngestor::RunBatch(const std::vector<IngestEvent>& events, bool fail_fast) {
+  BatchOutcome result;
+  result.events.resize(events.size());
+  std::vector<bool> valid(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    Status st = Validate(events[i]);
+    valid[i] = st.ok();
+    result.events[i].event_id = events[i].event_id;
+    result.events[i].status = st;
+  }
+
+  if (fail_fast) {
+    Pending pending;
+    Status st = repo_.InTransaction([&](Repository& tx) -> Status {
+      for (size_t i = 0; i < events.size(); ++i) {
+        if (!valid[i]) continue;
+        VIGIL_RETURN_IF_ERROR(IngestOne(tx, events[i], pending, result.events[i]));
+      }
+      return Status::Ok();
+    });
+    if (st.ok()) {
+      result.delta = std::move(pending.delta);
+      if (index_ != nullptr && !result.delta.empty()) index_->Apply(result.delta);
+      return result;
+    }
+    if (st.code() == StatusCode::kUnavailable || events.size() == 1) return st;
+    // One bad event spoiled the batch: store the rest one by one below.
+    GetLogger("storage")->warn("msg=\"batch ingest failed; retrying per event\" events={} error={}", events.size(),
+                               LogValue(st.ToString()));
+  }
+
+  bool any_stored = false;
+  Status last_error;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!valid[i]) continue;
+    Pending pending;
+    IngestOutcome out;
+    Status st = repo_.InTransaction([&](Repository& tx) { return IngestOne(tx, events[i], pending, out); });
+    if (st.ok()) {
+      result.events[i] = std::move(out);
+      any_stored = true;
+      if (index_ != nullptr && !pending.delta.empty()) index_->Apply(pending.delta);
+      result.delta.added.insert(result.delta.added.end(), pending.delta.added.begin(), pending.delta.added.end());
+      result.delta.removed_embedding_ids.insert(result.delta.removed_embedding_ids.end(),
+                                                pending.delta.removed_embedding_ids.begin(),
+                                                pending.delta.removed_embedding_ids.end());
+    } else {
+      result.events[i] = IngestOutcome{};
+      result.events[i].event_id = events[i].event_id;
+      result.events[i].status = st;
+      last_error = st;
+      if (st.code() == StatusCode::kUnavailable) {
+        // The database is busy: the remaining events would fail the same way.
+        for (size_t j = i + 1; j < events.size(); ++j) {
+          if (valid[j]) result.events[j].status = st;
+        }
+        break;
+      }
+    }
+  }
+  if (!any_stored && !last_error.ok() && last_error.code() == StatusCode::kUnavailable) return last_error;
+  return result;
+}
+
+Result<IngestOutcome> EventIngestor::Ingest(const IngestEvent& event) {
+  VIGIL_RETURN_IF_ERROR(Validate(event));
+  std::lock_guard<std::mutex> lock(mu_);
+  VIGIL_ASSIGN_OR_RETURN(BatchOutcome b, RunBatch({event}, /*fail_fast=*/true));
+  return std::move(b.events[0]);
+}
+
+Result<BatchOutcome> EventIngestor::IngestBatch(const std::vector<IngestEvent>& events) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RunBatch(events, /*fail_fast=*/true);
+}
+
+}  // namespace vigil::storage

@@ -1,0 +1,145 @@
+#include "gallery/exact_index.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "gallery/dot_kernels.h"
+#include "gallery/gallery_test_helpers.h"
+
+namespace vigil::gallery {
+namespace {
+
+using testing::BruteForceOrder;
+using testing::Dot;
+using testing::RandomUnit;
+
+TEST(DotKernels, MatchReferenceForAllShapesAndTails) {
+  std::mt19937 rng(1);
+  for (size_t dim : {1u, 3u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 128u, 130u, 512u}) {
+    for (size_t n : {1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 13u}) {
+      std::vector<std::vector<float>> rows;
+      std::vector<float> flat;
+      for (size_t i = 0; i < n; ++i) {
+        rows.push_back(RandomUnit(rng, dim));
+        flat.insert(flat.end(), rows.back().begin(), rows.back().end());
+      }
+      auto q = RandomUnit(rng, dim);
+      std::vector<float> out(n, -99.0f);
+      InnerProducts(flat.data(), n, dim, q.data(), out.data());
+      for (size_t i = 0; i < n; ++i) {
+        EXPECT_NEAR(out[i], Dot(rows[i], q), 1e-5) << "dim " << dim << " n " << n << " row " << i;
+        EXPECT_NEAR(InnerProduct(rows[i].data(), q.data(), dim), Dot(rows[i], q), 1e-5);
+      }
+    }
+  }
+  EXPECT_NE(std::string(KernelIsa()), "");
+}
+
+class ExactIndexTest : public ::testing::Test {
+ protected:
+  static constexpr size_t kDim = 128;
+  std::mt19937 rng{42};
+};
+
+TEST_F(ExactIndexTest, TopKEqualsBruteForce) {
+  ExactIndex index(kDim);
+  std::vector<std::vector<float>> rows;
+  for (size_t i = 0; i < 1000; ++i) {  // not a multiple of the kernel's block or row group
+    rows.push_back(RandomUnit(rng, kDim));
+    ASSERT_TRUE(index.Upsert("id" + std::to_string(i), "owner" + std::to_string(i % 10), rows.back()).ok());
+  }
+  ASSERT_EQ(index.size(), 1000u);
+  for (int t = 0; t < 20; ++t) {
+    auto q = RandomUnit(rng, kDim);
+    auto order = BruteForceOrder(rows, q);
+    for (size_t k : {1u, 5u, 37u}) {
+      auto r = index.Search(q, k);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_EQ(r->size(), k);
+      for (size_t i = 0; i < k; ++i) {
+        EXPECT_EQ((*r)[i].id, "id" + std::to_string(order[i])) << "rank " << i;
+        EXPECT_EQ((*r)[i].owner, "owner" + std::to_string(order[i] % 10));
+        EXPECT_NEAR((*r)[i].similarity, Dot(rows[order[i]], q), 1e-5);
+        if (i > 0) {
+          EXPECT_GE((*r)[i - 1].similarity, (*r)[i].similarity);
+        }
+      }
+    }
+  }
+}
+
+TEST_F(ExactIndexTest, EdgeCases) {
+  ExactIndex index(kDim);
+  auto q = RandomUnit(rng, kDim);
+  auto empty = index.Search(q, 5);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  ASSERT_TRUE(index.Upsert("a", "", q).ok());
+  auto r = index.Search(q, 10);  // k larger than the index
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_NEAR((*r)[0].similarity, 1.0, 1e-5);
+  EXPECT_TRUE(index.Search(q, 0)->empty());
+
+  std::vector<float> short_q(kDim - 1, 0.1f);
+  EXPECT_EQ(index.Search(short_q, 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(index.Upsert("b", "", short_q).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(index.Upsert("", "", q).code(), StatusCode::kInvalidArgument);
+  auto nan = q;
+  nan[3] = std::nanf("");
+  EXPECT_EQ(index.Upsert("c", "", nan).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(index.Search(nan, 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(index.size(), 1u);
+}
+
+TEST_F(ExactIndexTest, UpdateRemoveAndOwnerRemovalMatchAModel) {
+  // Random upserts, updates and removes, checked against a std::map model.
+  ExactIndex index(16);
+  std::map<std::string, std::pair<std::string, std::vector<float>>> model;
+  std::uniform_int_distribution<int> op(0, 9), pick(0, 59);
+  for (int step = 0; step < 3000; ++step) {
+    std::string id = "f" + std::to_string(pick(rng));
+    int o = op(rng);
+    if (o < 6) {
+      auto v = RandomUnit(rng, 16);
+      std::string owner = "p" + std::to_string(pick(rng) % 7);
+      ASSERT_TRUE(index.Upsert(id, owner, v).ok());
+      model[id] = {owner, v};
+    } else if (o < 9) {
+      EXPECT_EQ(index.Remove(id), model.erase(id) == 1);
+    } else {
+      std::string owner = "p" + std::to_string(pick(rng) % 7);
+      size_t expected = std::erase_if(model, [&](const auto& kv) { return kv.second.first == owner; });
+      EXPECT_EQ(index.RemoveOwner(owner), expected);
+    }
+    ASSERT_EQ(index.size(), model.size());
+    if (step % 50 == 0 && !model.empty()) {
+      auto q = RandomUnit(rng, 16);
+      auto r = index.Search(q, model.size());
+      ASSERT_TRUE(r.ok());
+      ASSERT_EQ(r->size(), model.size());
+      for (const auto& m : *r) {
+        auto it = model.find(m.id);
+        ASSERT_NE(it, model.end()) << m.id;
+        EXPECT_EQ(m.owner, it->second.first);
+        EXPECT_NEAR(m.similarity, Dot(it->second.second, q), 1e-5);
+      }
+    }
+  }
+  // ForEach sees exactly the model.
+  size_t seen = 0;
+  index.ForEach([&](const std::string& id, const std::string& owner, std::span<const float> v) {
+    ++seen;
+    ASSERT_TRUE(model.count(id));
+    EXPECT_EQ(owner, model[id].first);
+    EXPECT_TRUE(std::equal(v.begin(), v.end(), model[id].second.begin()));
+  });
+  EXPECT_EQ(seen, model.size());
+  index.Clear();
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_FALSE(index.Contains("f1"));
+}
+
+}  // namespace
+}  // namespace vigil::gallery
