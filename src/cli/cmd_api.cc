@@ -1,11 +1,13 @@
 #include <iostream>
 
+#include "api/server.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 
 namespace vigil::cli {
 
-// Placeholder until the api issue lands: validates the configuration and
-// reports that the command is not built yet.
+// `vigil api`: loads ApiConfig, runs the server until SIGINT/SIGTERM, exits 0
+// after a graceful shutdown (2: bad configuration, 1: startup failure).
 void AddApiCommand(CLI::App& app, CommandContext& ctx) {
   auto* cmd = app.add_subcommand("api", "Run the API server (REST, WebSocket, dashboard)");
   auto flags = std::make_shared<ConfigFlags>();
@@ -23,8 +25,25 @@ void AddApiCommand(CLI::App& app, CommandContext& ctx) {
       ctx.exit_code = 2;
       return;
     }
-    PrintError("api", Unimplemented("not built yet"));
-    ctx.exit_code = 3;
+    if (!cfg->tls_cert.empty()) {
+      PrintError("api", Unimplemented("API_TLS_CERT: TLS is not built in yet; terminate TLS at a reverse proxy"));
+      ctx.exit_code = 2;
+      return;
+    }
+    auto server = api::ApiServer::Create(*cfg, SystemClock::Instance(), &std::cout);
+    if (!server.ok()) {
+      PrintError("api", server.status());
+      ctx.exit_code = 1;
+      return;
+    }
+    Status st = (*server)->RunUntilSignal();
+    if (!st.ok()) {
+      PrintError("api", st);
+      ctx.exit_code = 1;
+      return;
+    }
+    server->reset();  // closes the database
+    ctx.exit_code = 0;
   });
 }
 

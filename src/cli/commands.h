@@ -22,6 +22,7 @@ void AddWorkerCommand(CLI::App& app, CommandContext& ctx);
 void AddModelsCommand(CLI::App& app, CommandContext& ctx);
 void AddFaceCommands(CLI::App& app, CommandContext& ctx);  // detect, embed, compare
 void AddLoadgenCommand(CLI::App& app, CommandContext& ctx);
+void AddDemoCommand(CLI::App& app, CommandContext& ctx);     // demo prepare
 
 // Adds `--env-file` and one `--<var-name>` flag per variable of `scope`
 // (e.g. --worker-fps for WORKER_FPS) to `cmd`. Values land in `flags`.

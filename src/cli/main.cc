@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   vigil::cli::AddModelsCommand(app, ctx);
   vigil::cli::AddFaceCommands(app, ctx);
   vigil::cli::AddLoadgenCommand(app, ctx);
+  vigil::cli::AddDemoCommand(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

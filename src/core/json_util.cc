@@ -33,6 +33,8 @@ bool IsInt(const Json& j) {
   if (j.is_number_integer()) return true;
   if (j.is_number_float()) {
     double d = j.get<double>();
+    // Range check first: casting an out-of-range double to int64 is undefined.
+    if (!(d >= -9.2e18 && d <= 9.2e18)) return false;
     return d == static_cast<double>(static_cast<int64_t>(d));
   }
   return false;

@@ -3,7 +3,10 @@
 namespace vigil::gallery {
 
 // GCC only: clang's target_clones support and ifunc on other platforms vary.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+// Not under ThreadSanitizer: the ifunc resolver runs during relocation, before
+// the TSan runtime is up, and its instrumentation crashes the process at load.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+    !defined(__SANITIZE_THREAD__)
 #define VIGIL_GALLERY_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #define VIGIL_GALLERY_HAS_CLONES 1
 #else

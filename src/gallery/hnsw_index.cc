@@ -1,19 +1,39 @@
 #include "gallery/hnsw_index.h"
 
-#include <hnswlib/hnswlib.h>
-
 #include <algorithm>
 #include <atomic>
+#include <cassert>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <exception>
+#include <fstream>
 #include <functional>
+#include <iostream>
+#include <list>
 #include <mutex>
 #include <new>
+#include <queue>
+#include <random>
+#include <stdexcept>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "gallery/dot_kernels.h"
+
+// hnswlib 0.6.2 issues prefetch hints for the link *after* the last one of a
+// list (`*(datal + j + 1)` in searchBaseLayer), reading 4 bytes past a
+// malloc'd block: AddressSanitizer reports it as a heap-buffer-overflow. Its
+// prefetches and its SSE code are both enabled by __SSE__, and we use neither
+// (distances come from our own kernel), so hnswlib is compiled as if SSE were
+// absent. The standard headers it needs are included above, before the trick.
+#pragma push_macro("__SSE__")
+#undef __SSE__
+#include <hnswlib/hnswlib.h>
+#pragma pop_macro("__SSE__")
 
 namespace vigil::gallery {
 namespace {
@@ -162,27 +182,18 @@ Status HnswIndex::AddBatch(std::span<const std::string> ids, std::span<const std
   const size_t base = s.slots.size();
   VIGIL_RETURN_IF_ERROR(s.Grow(base + n));
 
-  size_t threads = s.options.build_threads != 0 ? s.options.build_threads : std::thread::hardware_concurrency();
-  threads = std::clamp<size_t>(threads, 1, std::max<size_t>(n / 64, 1));
   std::vector<char> added(n, 0);
-  std::atomic<size_t> next{0};
-  std::mutex err_mu;
   Status err;
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < n;) {
-      try {
-        s.graph.addPoint(rows.data() + i * s.dim, base + i);
-        added[i] = 1;
-      } catch (const std::exception& e) {
-        std::lock_guard lock(err_mu);
-        if (err.ok()) err = Internal(std::string("HNSW insert failed: ") + e.what());
-      }
+  for (size_t i = 0; i < n && err.ok(); ++i) {
+    try {
+      s.graph.addPoint(rows.data() + i * s.dim, base + i);
+      added[i] = 1;
+    } catch (const std::bad_alloc&) {
+      err = ResourceExhausted("out of memory adding to the HNSW index");
+    } catch (const std::exception& e) {
+      err = Internal(std::string("HNSW insert failed: ") + e.what());
     }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  }
 
   s.slots.resize(base + n);
   for (size_t i = 0; i < n; ++i) {

@@ -52,10 +52,11 @@ class HnswIndex {
   size_t RemoveOwner(std::string_view owner);
   // Grows capacity ahead of a bulk load.
   Status Reserve(size_t n);
-  // Adds many new vectors at once, inserting on options.build_threads threads
-  // (graph insertion is the expensive part of a rebuild). `rows` holds
-  // ids.size() × dim() floats; `owners` is empty or one per id. Every id must be
-  // new and distinct; everything is validated before anything is inserted.
+  // Adds many new vectors at once. `rows` holds ids.size() × dim() floats;
+  // `owners` is empty or one per id. Every id must be new and distinct;
+  // everything is validated before anything is inserted. Insertion is serial:
+  // hnswlib 0.6.2's concurrent addPoint races on its level generator and takes
+  // neighbour locks in inconsistent order (ThreadSanitizer reports both).
   Status AddBatch(std::span<const std::string> ids, std::span<const std::string> owners, std::span<const float> rows);
 
   void SetEf(size_t ef);

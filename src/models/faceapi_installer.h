@@ -29,9 +29,9 @@ inline constexpr const char* kSsdAnchorsId = "faceapi-ssd-anchors";
 inline constexpr const char* kLandmarkId = "faceapi-landmark68";
 inline constexpr const char* kRecognitionId = "faceapi-recognition-128";
 
-// Cosine-similarity threshold written for the 128-D net; see docs/models.md
-// for how it was chosen and who calibrates it.
-inline constexpr double kFaceApiRecognitionThreshold = 0.91;
+// Cosine-similarity threshold written for the 128-D net: calibrated on
+// ../shared/testdata/lfw10 and the npm demo samples (docs/thresholds.md).
+inline constexpr double kFaceApiRecognitionThreshold = 0.942;
 // face-api's own SSD score threshold.
 inline constexpr double kSsdScoreThreshold = 0.5;
 

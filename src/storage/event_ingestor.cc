@@ -34,8 +34,8 @@ struct EventIngestor::Pending {
 
   void Evict(const std::vector<std::string>& ids) {
     for (const auto& id : ids) {
-      auto it = std::find_if(delta.added.begin(), delta.added.end(),
-                             [&](const CustomerEmbedding& e) { return e.id == id; });
+      auto it =
+          std::find_if(delta.added.begin(), delta.added.end(), [&](const CustomerEmbedding& e) { return e.id == id; });
       if (it != delta.added.end()) {
         delta.added.erase(it);  // added and evicted in the same transaction: the index never sees it
       } else {
@@ -149,6 +149,7 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
       Customer c;
       c.first_seen_at = e.captured_at;
       c.last_seen_at = e.captured_at;
+      c.visit_count = 1;  // a new person's event always starts a visit (below)
       c.created_at = now;
       VIGIL_ASSIGN_OR_RETURN(c, tx.CreateCustomer(std::move(c)));
       customer_id = c.id;
@@ -161,7 +162,10 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
 
   // Visit: extend the person's latest visit at this site when the event falls
   // within the merge window of it, else start a new one.
-  VIGIL_ASSIGN_OR_RETURN(auto latest, tx.LatestVisit(e.site_id, staff_id, customer_id));
+  std::optional<Visit> latest;
+  if (!out.new_customer) {  // a customer created just now has no visits yet
+    VIGIL_ASSIGN_OR_RETURN(latest, tx.LatestVisit(e.site_id, staff_id, customer_id));
+  }
   const int64_t w = options_.visit_merge_window_ms;
   if (latest && e.captured_at >= latest->started_at - w && e.captured_at <= latest->ended_at + w) {
     VIGIL_RETURN_IF_ERROR(tx.ExtendVisit(latest->id, e.captured_at, 1));
@@ -178,7 +182,7 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
     VIGIL_ASSIGN_OR_RETURN(v, tx.CreateVisit(std::move(v)));
     out.visit_id = v.id;
     out.new_visit = true;
-    if (customer_id) VIGIL_RETURN_IF_ERROR(tx.TouchCustomer(*customer_id, e.captured_at, 1));
+    if (customer_id && !out.new_customer) VIGIL_RETURN_IF_ERROR(tx.TouchCustomer(*customer_id, e.captured_at, 1));
   }
   ev.visit_id = out.visit_id;
 
@@ -190,7 +194,8 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
     emb.quality = e.quality;
     emb.created_at = now;
     std::vector<std::string> evicted;
-    VIGIL_ASSIGN_OR_RETURN(emb, tx.AddCustomerEmbedding(std::move(emb), options_.max_embeddings_per_customer, &evicted));
+    VIGIL_ASSIGN_OR_RETURN(emb,
+                           tx.AddCustomerEmbedding(std::move(emb), options_.max_embeddings_per_customer, &evicted));
     const bool kept = std::find(evicted.begin(), evicted.end(), emb.id) == evicted.end();
     if (kept) pending.delta.added.push_back(emb);
     evicted.erase(std::remove(evicted.begin(), evicted.end(), emb.id), evicted.end());

@@ -94,9 +94,9 @@ struct IngestOptions {
 
 struct IngestOutcome {
   std::string event_id;
-  Status status;           // per event in a batch; OK when stored or duplicate
-  bool duplicate = false;  // already stored before; nothing changed
-  std::string person_kind; // "staff" | "customer" ("" on error/duplicate)
+  Status status;            // per event in a batch; OK when stored or duplicate
+  bool duplicate = false;   // already stored before; nothing changed
+  std::string person_kind;  // "staff" | "customer" ("" on error/duplicate)
   std::optional<std::string> staff_id;
   std::optional<std::string> customer_id;
   std::optional<double> customer_similarity;  // set when matched an existing customer

@@ -67,7 +67,7 @@ struct Worker {
   std::string capabilities = "{}";  // JSON object text, as sent in hello
   std::string status = "offline";   // "online" | "offline"
   int64_t last_heartbeat_at = 0;
-  std::string stats = "{}";         // JSON object text from the last heartbeat
+  std::string stats = "{}";  // JSON object text from the last heartbeat
   int64_t connected_at = 0;
   int64_t created_at = 0;
 };
@@ -256,16 +256,14 @@ class Repository {
   virtual Status UpdateCamera(const Camera& camera) = 0;
   virtual Status DeleteCamera(const std::string& id) = 0;
   // worker_id nullopt = unassigned.
-  virtual Status SetCameraAssignment(const std::string& camera_id,
-                                     const std::optional<std::string>& worker_id) = 0;
+  virtual Status SetCameraAssignment(const std::string& camera_id, const std::optional<std::string>& worker_id) = 0;
   virtual Status SetCameraState(const std::string& camera_id, const std::string& state) = 0;
 
   // Workers.
   // On hello: inserts or updates host, version, capabilities; status online,
   // connected_at and last_heartbeat_at = now_ms.
   virtual Result<Worker> UpsertWorkerHello(const Worker& worker, int64_t now_ms) = 0;
-  virtual Status RecordHeartbeat(const std::string& worker_id, const std::string& stats_json,
-                                 int64_t now_ms) = 0;
+  virtual Status RecordHeartbeat(const std::string& worker_id, const std::string& stats_json, int64_t now_ms) = 0;
   virtual Status MarkWorkerOffline(const std::string& worker_id) = 0;
   // At start-up: every worker offline (no session survives a restart).
   virtual Status MarkAllWorkersOffline() = 0;
@@ -358,7 +356,6 @@ struct RepositoryOptions {
 // pending migrations:
 //   sqlite:///abs/path.db   sqlite://rel/path.db   sqlite::memory: (tests)
 //   postgresql://...        Unimplemented for now
-Result<RepositoryPtr> OpenRepository(const std::string& database_url,
-                                     const RepositoryOptions& options = {});
+Result<RepositoryPtr> OpenRepository(const std::string& database_url, const RepositoryOptions& options = {});
 
 }  // namespace vigil::storage

@@ -79,8 +79,7 @@ constexpr const char* kEventCols =
     "event_id, worker_id, camera_id, site_id, captured_at, track_id, bbox_x, bbox_y, bbox_w, bbox_h, det_score, "
     "quality, model, embedding, staff_id, staff_similarity, customer_id, customer_similarity, visit_id, "
     "snapshot_id, created_at";
-constexpr const char* kVisitCols =
-    "id, site_id, person_kind, staff_id, customer_id, started_at, ended_at, event_count";
+constexpr const char* kVisitCols = "id, site_id, person_kind, staff_id, customer_id, started_at, ended_at, event_count";
 constexpr const char* kSnapshotCols = "id, path, created_at, size";
 
 Site ReadSite(const SqliteQuery& q) { return Site{q.Text(0), q.Text(1), q.Text(2), q.Int(3)}; }
@@ -254,7 +253,8 @@ class SqliteRepository final : public Repository {
     if (site.timezone.empty()) site.timezone = "UTC";
     if (site.created_at == 0) site.created_at = clock_.NowUnixMs();
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare("INSERT INTO sites (id, name, timezone, created_at) VALUES (?, ?, ?, ?)"));
+    VIGIL_ASSIGN_OR_RETURN(auto q,
+                           db_->Prepare("INSERT INTO sites (id, name, timezone, created_at) VALUES (?, ?, ?, ?)"));
     q->Bind(site.id).Bind(site.name).Bind(site.timezone).Bind(site.created_at);
     VIGIL_RETURN_IF_ERROR(q->Run());
     return site;
@@ -287,16 +287,25 @@ class SqliteRepository final : public Repository {
     if (c.name.empty()) c.name = c.id;
     if (c.created_at == 0) c.created_at = clock_.NowUnixMs();
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    VIGIL_ASSIGN_OR_RETURN(
-        auto q, db_->Prepare(std::string("INSERT INTO cameras (") + kCameraCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    q->Bind(c.id).Bind(c.name).Bind(c.url).Bind(c.site_id).Bind(c.enabled).Bind(c.fps).Bind(c.worker_id).Bind(c.pinned)
-        .Bind(c.state).Bind(c.created_at);
+    VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("INSERT INTO cameras (") + kCameraCols +
+                                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    q->Bind(c.id)
+        .Bind(c.name)
+        .Bind(c.url)
+        .Bind(c.site_id)
+        .Bind(c.enabled)
+        .Bind(c.fps)
+        .Bind(c.worker_id)
+        .Bind(c.pinned)
+        .Bind(c.state)
+        .Bind(c.created_at);
     VIGIL_RETURN_IF_ERROR(q->Run());
     return c;
   }
 
   Result<Camera> GetCamera(const std::string& id) override {
-    return GetOne<Camera>(std::string("SELECT ") + kCameraCols + " FROM cameras WHERE id = ?", id, ReadCamera, "camera");
+    return GetOne<Camera>(std::string("SELECT ") + kCameraCols + " FROM cameras WHERE id = ?", id, ReadCamera,
+                          "camera");
   }
 
   Result<std::vector<Camera>> ListCameras() override {
@@ -337,14 +346,19 @@ class SqliteRepository final : public Repository {
     if (w.id.empty()) return InvalidArgument("worker id must not be empty");
     std::lock_guard<std::recursive_mutex> lock(mu_);
     VIGIL_ASSIGN_OR_RETURN(
-        auto q, db_->Prepare(
-                    "INSERT INTO workers (id, host, version, capabilities, status, last_heartbeat_at, stats, "
-                    "connected_at, created_at) VALUES (?, ?, ?, ?, 'online', ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET host = excluded.host, version = excluded.version, "
-                    "capabilities = excluded.capabilities, status = 'online', "
-                    "last_heartbeat_at = excluded.last_heartbeat_at, connected_at = excluded.connected_at"));
-    q->Bind(w.id).Bind(w.host).Bind(w.version).Bind(w.capabilities.empty() ? std::string("{}") : w.capabilities)
-        .Bind(now_ms).Bind(w.stats.empty() ? std::string("{}") : w.stats).Bind(now_ms).Bind(now_ms);
+        auto q, db_->Prepare("INSERT INTO workers (id, host, version, capabilities, status, last_heartbeat_at, stats, "
+                             "connected_at, created_at) VALUES (?, ?, ?, ?, 'online', ?, ?, ?, ?) "
+                             "ON CONFLICT (id) DO UPDATE SET host = excluded.host, version = excluded.version, "
+                             "capabilities = excluded.capabilities, status = 'online', "
+                             "last_heartbeat_at = excluded.last_heartbeat_at, connected_at = excluded.connected_at"));
+    q->Bind(w.id)
+        .Bind(w.host)
+        .Bind(w.version)
+        .Bind(w.capabilities.empty() ? std::string("{}") : w.capabilities)
+        .Bind(now_ms)
+        .Bind(w.stats.empty() ? std::string("{}") : w.stats)
+        .Bind(now_ms)
+        .Bind(now_ms);
     VIGIL_RETURN_IF_ERROR(q->Run());
     return GetWorker(w.id);
   }
@@ -371,7 +385,8 @@ class SqliteRepository final : public Repository {
   }
 
   Result<Worker> GetWorker(const std::string& id) override {
-    return GetOne<Worker>(std::string("SELECT ") + kWorkerCols + " FROM workers WHERE id = ?", id, ReadWorker, "worker");
+    return GetOne<Worker>(std::string("SELECT ") + kWorkerCols + " FROM workers WHERE id = ?", id, ReadWorker,
+                          "worker");
   }
 
   Result<std::vector<Worker>> ListWorkers() override {
@@ -385,14 +400,16 @@ class SqliteRepository final : public Repository {
     if (s.id.empty()) s.id = NewId();
     if (s.created_at == 0) s.created_at = clock_.NowUnixMs();
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare("INSERT INTO staff (id, name, email, notes, created_at) VALUES (?, ?, ?, ?, ?)"));
+    VIGIL_ASSIGN_OR_RETURN(
+        auto q, db_->Prepare("INSERT INTO staff (id, name, email, notes, created_at) VALUES (?, ?, ?, ?, ?)"));
     q->Bind(s.id).Bind(s.name).Bind(s.email).Bind(s.notes).Bind(s.created_at);
     VIGIL_RETURN_IF_ERROR(q->Run());
     return s;
   }
 
   Result<Staff> GetStaff(const std::string& id) override {
-    return GetOne<Staff>(std::string("SELECT ") + kStaffCols + " FROM staff WHERE id = ?", id, ReadStaff, "staff member");
+    return GetOne<Staff>(std::string("SELECT ") + kStaffCols + " FROM staff WHERE id = ?", id, ReadStaff,
+                         "staff member");
   }
 
   Result<std::vector<Staff>> ListStaff() override {
@@ -429,11 +446,17 @@ class SqliteRepository final : public Repository {
     if (f.id.empty()) f.id = NewId();
     if (f.created_at == 0) f.created_at = clock_.NowUnixMs();
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(
-                                       "INSERT INTO staff_faces (id, staff_id, model, dim, embedding, photo_path, "
-                                       "quality, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-    q->Bind(f.id).Bind(f.staff_id).Bind(f.model).Bind(static_cast<int64_t>(f.embedding.size())).BindFloats(f.embedding)
-        .Bind(f.photo_path).Bind(f.quality).Bind(f.created_at);
+    VIGIL_ASSIGN_OR_RETURN(auto q,
+                           db_->Prepare("INSERT INTO staff_faces (id, staff_id, model, dim, embedding, photo_path, "
+                                        "quality, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    q->Bind(f.id)
+        .Bind(f.staff_id)
+        .Bind(f.model)
+        .Bind(static_cast<int64_t>(f.embedding.size()))
+        .BindFloats(f.embedding)
+        .Bind(f.photo_path)
+        .Bind(f.quality)
+        .Bind(f.created_at);
     Status st = q->Run();
     if (st.code() == StatusCode::kInvalidArgument) return NotFound("staff member " + f.staff_id + " does not exist");
     VIGIL_RETURN_IF_ERROR(st);
@@ -468,8 +491,8 @@ class SqliteRepository final : public Repository {
     if (c.first_seen_at == 0) c.first_seen_at = c.created_at;
     if (c.last_seen_at == 0) c.last_seen_at = c.first_seen_at;
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("INSERT INTO customers (") + kCustomerCols +
-                                                ") VALUES (?, ?, ?, ?, ?, ?)"));
+    VIGIL_ASSIGN_OR_RETURN(
+        auto q, db_->Prepare(std::string("INSERT INTO customers (") + kCustomerCols + ") VALUES (?, ?, ?, ?, ?, ?)"));
     q->Bind(c.id).Bind(c.name).Bind(c.first_seen_at).Bind(c.last_seen_at).Bind(c.visit_count).Bind(c.created_at);
     VIGIL_RETURN_IF_ERROR(q->Run());
     return c;
@@ -507,9 +530,9 @@ class SqliteRepository final : public Repository {
       VIGIL_RETURN_IF_ERROR(GetCustomer(id).status());
       std::vector<std::string> snapshot_ids;
       {
-        VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(
-                                           "SELECT s.id, s.path FROM events e JOIN snapshots s ON s.id = e.snapshot_id "
-                                           "WHERE e.customer_id = ?"));
+        VIGIL_ASSIGN_OR_RETURN(
+            auto q, db_->Prepare("SELECT s.id, s.path FROM events e JOIN snapshots s ON s.id = e.snapshot_id "
+                                 "WHERE e.customer_id = ?"));
         q->Bind(id);
         for (;;) {
           VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
@@ -562,9 +585,8 @@ class SqliteRepository final : public Repository {
     {
       // Already `keep` better ones: the new one would be evicted at once, so
       // skip the write (the common case for a regular customer).
-      VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(
-                                         "SELECT COUNT(*), MIN(quality) FROM customer_embeddings "
-                                         "WHERE customer_id = ? AND model = ?"));
+      VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT COUNT(*), MIN(quality) FROM customer_embeddings "
+                                                  "WHERE customer_id = ? AND model = ?"));
       q->Bind(e.customer_id).Bind(e.model);
       VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
       if (row && q->Int(0) >= keep && e.quality <= q->Double(1)) {
@@ -573,11 +595,16 @@ class SqliteRepository final : public Repository {
       }
     }
     {
-      VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(
-                                         "INSERT INTO customer_embeddings (id, customer_id, model, dim, embedding, "
-                                         "quality, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-      q->Bind(e.id).Bind(e.customer_id).Bind(e.model).Bind(static_cast<int64_t>(e.embedding.size()))
-          .BindFloats(e.embedding).Bind(e.quality).Bind(e.created_at);
+      VIGIL_ASSIGN_OR_RETURN(auto q,
+                             db_->Prepare("INSERT INTO customer_embeddings (id, customer_id, model, dim, embedding, "
+                                          "quality, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      q->Bind(e.id)
+          .Bind(e.customer_id)
+          .Bind(e.model)
+          .Bind(static_cast<int64_t>(e.embedding.size()))
+          .BindFloats(e.embedding)
+          .Bind(e.quality)
+          .Bind(e.created_at);
       Status st = q->Run();
       if (st.code() == StatusCode::kInvalidArgument) return NotFound("customer " + e.customer_id + " does not exist");
       VIGIL_RETURN_IF_ERROR(st);
@@ -585,9 +612,9 @@ class SqliteRepository final : public Repository {
     // Keep the `keep` best: highest quality first, newer first among equals.
     std::vector<std::string> evict;
     {
-      VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(
-                                         "SELECT id FROM customer_embeddings WHERE customer_id = ? AND model = ? "
-                                         "ORDER BY quality DESC, created_at DESC, id DESC LIMIT -1 OFFSET ?"));
+      VIGIL_ASSIGN_OR_RETURN(auto q,
+                             db_->Prepare("SELECT id FROM customer_embeddings WHERE customer_id = ? AND model = ? "
+                                          "ORDER BY quality DESC, created_at DESC, id DESC LIMIT -1 OFFSET ?"));
       q->Bind(e.customer_id).Bind(e.model).Bind(static_cast<int64_t>(keep));
       for (;;) {
         VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
@@ -613,11 +640,12 @@ class SqliteRepository final : public Repository {
   Result<std::vector<CustomerEmbedding>> ListAllCustomerEmbeddings(const std::string& model) override {
     if (model.empty()) {
       return ListAll<CustomerEmbedding>(
-          std::string("SELECT ") + kEmbeddingCols + " FROM customer_embeddings ORDER BY customer_id, id", ReadEmbedding);
+          std::string("SELECT ") + kEmbeddingCols + " FROM customer_embeddings ORDER BY customer_id, id",
+          ReadEmbedding);
     }
-    return ListAll<CustomerEmbedding>(std::string("SELECT ") + kEmbeddingCols +
-                                          " FROM customer_embeddings WHERE model = ? ORDER BY customer_id, id",
-                                      ReadEmbedding, model);
+    return ListAll<CustomerEmbedding>(
+        std::string("SELECT ") + kEmbeddingCols + " FROM customer_embeddings WHERE model = ? ORDER BY customer_id, id",
+        ReadEmbedding, model);
   }
 
   // ------------------------------------------------------------ events
@@ -628,10 +656,26 @@ class SqliteRepository final : public Repository {
     VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("INSERT INTO events (") + kEventCols +
                                                 ", dim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                                                 "?, ?, ?, ?, ?)"));
-    q->Bind(e.event_id).Bind(e.worker_id).Bind(e.camera_id).Bind(e.site_id).Bind(e.captured_at).Bind(e.track_id)
-        .Bind(e.bbox[0]).Bind(e.bbox[1]).Bind(e.bbox[2]).Bind(e.bbox[3]).Bind(e.det_score).Bind(e.quality)
-        .Bind(e.model).BindFloats(e.embedding).Bind(e.staff_id).Bind(e.staff_similarity).Bind(e.customer_id)
-        .Bind(e.customer_similarity).Bind(e.visit_id).Bind(e.snapshot_id)
+    q->Bind(e.event_id)
+        .Bind(e.worker_id)
+        .Bind(e.camera_id)
+        .Bind(e.site_id)
+        .Bind(e.captured_at)
+        .Bind(e.track_id)
+        .Bind(e.bbox[0])
+        .Bind(e.bbox[1])
+        .Bind(e.bbox[2])
+        .Bind(e.bbox[3])
+        .Bind(e.det_score)
+        .Bind(e.quality)
+        .Bind(e.model)
+        .BindFloats(e.embedding)
+        .Bind(e.staff_id)
+        .Bind(e.staff_similarity)
+        .Bind(e.customer_id)
+        .Bind(e.customer_similarity)
+        .Bind(e.visit_id)
+        .Bind(e.snapshot_id)
         .Bind(e.created_at != 0 ? e.created_at : clock_.NowUnixMs())
         .Bind(static_cast<int64_t>(e.embedding.size()));
     Status st = q->Run();
@@ -672,10 +716,16 @@ class SqliteRepository final : public Repository {
     if (v.id.empty()) v.id = NewId();
     if (v.ended_at < v.started_at) v.ended_at = v.started_at;
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("INSERT INTO visits (") + kVisitCols +
-                                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-    q->Bind(v.id).Bind(v.site_id).Bind(v.person_kind).Bind(v.staff_id).Bind(v.customer_id).Bind(v.started_at)
-        .Bind(v.ended_at).Bind(v.event_count);
+    VIGIL_ASSIGN_OR_RETURN(
+        auto q, db_->Prepare(std::string("INSERT INTO visits (") + kVisitCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    q->Bind(v.id)
+        .Bind(v.site_id)
+        .Bind(v.person_kind)
+        .Bind(v.staff_id)
+        .Bind(v.customer_id)
+        .Bind(v.started_at)
+        .Bind(v.ended_at)
+        .Bind(v.event_count);
     VIGIL_RETURN_IF_ERROR(q->Run());
     return v;
   }
@@ -693,8 +743,9 @@ class SqliteRepository final : public Repository {
     const char* person_col = staff_id ? "staff_id" : "customer_id";
     ReadConn conn = ReadConnection();
     // "IS ?" compares NULL site ids as equal (IS NOT DISTINCT FROM in PostgreSQL).
-    VIGIL_ASSIGN_OR_RETURN(auto q, conn.db->Prepare(std::string("SELECT ") + kVisitCols + " FROM visits WHERE " +
-                                                person_col + " = ? AND site_id IS ? ORDER BY ended_at DESC LIMIT 1"));
+    VIGIL_ASSIGN_OR_RETURN(auto q,
+                           conn.db->Prepare(std::string("SELECT ") + kVisitCols + " FROM visits WHERE " + person_col +
+                                            " = ? AND site_id IS ? ORDER BY ended_at DESC LIMIT 1"));
     q->Bind(staff_id ? *staff_id : *customer_id).Bind(site_id);
     VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
     if (!row) return std::optional<Visit>();
@@ -762,9 +813,7 @@ class SqliteRepository final : public Repository {
         " FROM visits v LEFT JOIN sites s ON s.id = v.site_id"
         " WHERE v.person_kind = 'customer' AND v.started_at >= ? AND v.started_at < ?";
     if (query.site_id) sql += " AND v.site_id = ?";
-    sql += std::string(
-               ") SELECT site_id, strftime('") +
-           fmt +
+    sql += std::string(") SELECT site_id, strftime('") + fmt +
            "', local_s, 'unixepoch') AS bucket, COUNT(*), COUNT(DISTINCT customer_id),"
            " COUNT(DISTINCT CASE WHEN is_first = 1 THEN customer_id END)"
            " FROM cv GROUP BY site_id, bucket ORDER BY site_id, bucket";
@@ -795,7 +844,8 @@ class SqliteRepository final : public Repository {
     if (s.id.empty()) s.id = NewId();
     if (s.created_at == 0) s.created_at = clock_.NowUnixMs();
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare("INSERT INTO snapshots (id, path, created_at, size) VALUES (?, ?, ?, ?)"));
+    VIGIL_ASSIGN_OR_RETURN(auto q,
+                           db_->Prepare("INSERT INTO snapshots (id, path, created_at, size) VALUES (?, ?, ?, ?)"));
     q->Bind(s.id).Bind(s.path).Bind(s.created_at).Bind(s.size);
     VIGIL_RETURN_IF_ERROR(q->Run());
     return s;
@@ -810,8 +860,9 @@ class SqliteRepository final : public Repository {
     std::vector<Snapshot> out;
     Status st = InTransaction([&](Repository&) -> Status {
       {
-        VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string("SELECT ") + kSnapshotCols +
-                                                    " FROM snapshots WHERE created_at < ? ORDER BY created_at, id LIMIT ?"));
+        VIGIL_ASSIGN_OR_RETURN(auto q,
+                               db_->Prepare(std::string("SELECT ") + kSnapshotCols +
+                                            " FROM snapshots WHERE created_at < ? ORDER BY created_at, id LIMIT ?"));
         q->Bind(before_ms).Bind(static_cast<int64_t>(std::max(limit, 1)));
         for (;;) {
           VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
@@ -832,9 +883,9 @@ class SqliteRepository final : public Repository {
   }
 
   Result<int64_t> CountRows(const std::string& table) override {
-    static const std::set<std::string> kTables = {"sites",     "cameras",   "workers", "staff",
-                                                  "staff_faces", "customers", "customer_embeddings",
-                                                  "events",    "visits",    "snapshots"};
+    static const std::set<std::string> kTables = {
+        "sites",  "cameras", "workers",  "staff", "staff_faces", "customers", "customer_embeddings",
+        "events", "visits",  "snapshots"};
     if (kTables.count(table) == 0) return InvalidArgument("unknown table " + table);
     ReadConn conn = ReadConnection();
     // The name comes from the fixed set above, never from the caller's text.
@@ -990,7 +1041,7 @@ class SqliteRepository final : public Repository {
   }
 
   std::recursive_mutex mu_;
-  std::unique_ptr<SqliteDb> db_;  // the writer; guarded by mu_
+  std::unique_ptr<SqliteDb> db_;             // the writer; guarded by mu_
   std::atomic<std::thread::id> tx_owner_{};  // the thread inside a transaction, if any
   std::recursive_mutex reader_mu_;
   std::unique_ptr<SqliteDb> reader_;  // null for :memory: databases; guarded by reader_mu_
@@ -1029,7 +1080,8 @@ Result<RepositoryPtr> OpenRepository(const std::string& database_url, const Repo
     if (ec) return Unavailable("cannot create directory " + parent.string() + ": " + ec.message());
   }
   VIGIL_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, options.busy_timeout_ms, options.synchronous_full));
-  auto repo = std::make_unique<SqliteRepository>(std::move(db), options.clock ? *options.clock : SystemClock::Instance());
+  auto repo =
+      std::make_unique<SqliteRepository>(std::move(db), options.clock ? *options.clock : SystemClock::Instance());
   std::function<Result<std::unique_ptr<SqliteDb>>()> open_reader;
   if (path != ":memory:") {
     open_reader = [&] { return SqliteDb::Open(path, options.busy_timeout_ms, options.synchronous_full); };

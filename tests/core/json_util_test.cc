@@ -40,6 +40,7 @@ TEST(JsonUtilTest, TypedGettersNameTheField) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().message(), "field 'age' must be a string");
   EXPECT_FALSE(GetInt(j, "score").ok());  // 0.5 is not an integer
+  EXPECT_FALSE(GetInt(Json{{"big", 1e30}}, "big").ok());  // out of int64 range, no UB
   EXPECT_FALSE(GetString(j, "n").ok());   // null counts as missing
 }
 

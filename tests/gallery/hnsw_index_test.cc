@@ -110,12 +110,10 @@ TEST(HnswIndex, EmptyAndAllRemoved) {
 namespace vigil::gallery {
 namespace {
 
-TEST(HnswIndex, AddBatchInParallelMatchesExact) {
+TEST(HnswIndex, AddBatchMatchesExact) {
   constexpr size_t kDim = 48, kN = 3000;
   std::mt19937 rng(21);
-  HnswOptions opts;
-  opts.build_threads = 4;
-  HnswIndex hnsw(kDim, opts);
+  HnswIndex hnsw(kDim);
   ExactIndex exact(kDim);
   std::vector<std::string> ids, owners;
   std::vector<float> rows;

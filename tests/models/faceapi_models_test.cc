@@ -91,6 +91,15 @@ TEST_F(RealFaceApi, GraphsHaveDocumentedShapes) {
     net.setInput(cv::Mat(std::vector<int>{1, 3, 150, 150}, CV_32F, cv::Scalar(100)), "input");
     cv::Mat out = net.forward("descriptor");
     EXPECT_EQ(Shape(out), (std::vector<int>{1, 128}));
+    // Documented: batches work, and each row equals the single-image run.
+    cv::Mat batch(std::vector<int>{2, 3, 150, 150}, CV_32F);
+    cv::randu(batch, 0, 255);
+    net.setInput(batch, "input");
+    cv::Mat both = net.forward("descriptor").clone();
+    ASSERT_EQ(Shape(both), (std::vector<int>{2, 128}));
+    net.setInput(cv::Mat(std::vector<int>{1, 3, 150, 150}, CV_32F, batch.ptr<float>(1)), "input");
+    cv::Mat second = net.forward("descriptor");
+    EXPECT_LT(cv::norm(both.row(1), second.reshape(1, 1), cv::NORM_INF), 1e-5);
   }
 }
 

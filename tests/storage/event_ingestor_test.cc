@@ -172,8 +172,8 @@ TEST_F(IngestTest, NoIndexChangeWhenTheTransactionFails) {
 TEST_F(IngestTest, VisitMergeWindowPerSite) {
   const int64_t w = options_.visit_merge_window_ms;
   auto e1 = ingestor_->Ingest(Event("v1", 1, t0_));
-  auto e2 = ingestor_->Ingest(Event("v2", 1, t0_ + w - 1));        // within the window: same visit
-  auto e3 = ingestor_->Ingest(Event("v3", 1, t0_ + w + 5 * 60'000));  // within the window of e2: still the same
+  auto e2 = ingestor_->Ingest(Event("v2", 1, t0_ + w - 1));               // within the window: same visit
+  auto e3 = ingestor_->Ingest(Event("v3", 1, t0_ + w + 5 * 60'000));      // within the window of e2: still the same
   auto e4 = ingestor_->Ingest(Event("v4", 1, t0_ + 3 * w + 5 * 60'000));  // a gap longer than the window: new visit
   auto e5 = ingestor_->Ingest(Event("v5", 1, t0_ + 3 * w + 6 * 60'000, "s2"));  // other site: its own visit
   for (auto* r : {&e1, &e2, &e3, &e4, &e5}) ASSERT_TRUE(r->ok()) << r->status().ToString();
@@ -283,8 +283,7 @@ TEST_F(IngestTest, BadEventInBatchDoesNotSpoilTheOthers) {
               SQLITE_OK);
     sqlite3_close(raw);
   }
-  std::vector<IngestEvent> batch = {Event("g1", 1, t0_), Event("g2", 2, t0_), Event("g3", 3, t0_),
-                                    Event("g4", 4, t0_)};
+  std::vector<IngestEvent> batch = {Event("g1", 1, t0_), Event("g2", 2, t0_), Event("g3", 3, t0_), Event("g4", 4, t0_)};
   batch[1].embedding.clear();  // invalid: refused before touching the database
   auto r = ingestor_->IngestBatch(batch);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -2,11 +2,14 @@
 // machine is not a pass/fail signal); run it with
 //   storage_test --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
 // It prints events/s for batched and single-event ingestion of 512-d
-// embeddings from 100 simulated workers, 1,000 distinct people.
+// embeddings from 100 simulated workers, 1,000 distinct people, and then
+// for batches in which every face is a new person (as with random mock
+// embeddings).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <random>
 #include <unordered_map>
@@ -43,6 +46,7 @@ TEST_F(ThroughputTest, DISABLED_IngestThroughput) {
   opts.customer_match_threshold = 0.9;  // in-batch matching uses cosine; persons are far apart
   EventIngestor ingestor(*repo_, &index, clock_, opts);
   std::mt19937 rng(7);
+  bool everyone_new = false;  // second scenario: every face is a new person (random embeddings)
   auto make = [&](int i) {
     IngestEvent e;
     e.event_id = NewUuid();
@@ -51,7 +55,7 @@ TEST_F(ThroughputTest, DISABLED_IngestThroughput) {
     e.site_id = "site-" + std::to_string(i % 5);
     e.captured_at = 1'790'000'000'000 + i * 10;
     e.model = "sface";
-    const int person = static_cast<int>(rng() % 1000);
+    const int person = everyone_new ? 1000 + i : static_cast<int>(rng() % 1000);
     e.embedding.assign(512, 0.f);
     e.embedding[0] = static_cast<float>(person);
     e.embedding[1 + static_cast<size_t>(person) % 500] = 1000.f;  // distinct directions per person
@@ -61,7 +65,9 @@ TEST_F(ThroughputTest, DISABLED_IngestThroughput) {
     return e;
   };
 
-  for (int batch_size : {1, 50, 200}) {
+  for (int batch_size : {1, 50, 200, -200}) {
+    everyone_new = batch_size < 0;
+    batch_size = std::abs(batch_size);
     const int total = batch_size == 1 ? 2000 : 20000;
     std::vector<std::vector<IngestEvent>> batches;
     for (int i = 0; i < total; i += batch_size) {
@@ -79,8 +85,8 @@ TEST_F(ThroughputTest, DISABLED_IngestThroughput) {
     // CPU time matters more than wall time on a shared machine: it says how
     // many events/s one core could take.
     const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-    std::printf("batch=%d events=%d seconds=%.2f events_per_s=%.0f cpu_us_per_event=%.1f\n", batch_size, total, s,
-                total / s, 1e6 * cpu / total);
+    std::printf("batch=%d people=%s events=%d seconds=%.2f events_per_s=%.0f cpu_us_per_event=%.1f\n", batch_size,
+                everyone_new ? "all-new" : "1000", total, s, total / s, 1e6 * cpu / total);
   }
   std::printf("events=%lld customers=%lld visits=%lld\n", static_cast<long long>(*repo_->CountRows("events")),
               static_cast<long long>(*repo_->CountRows("customers")),

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -280,7 +280,8 @@ TEST_F(RepoTest, CustomersListSearchRename) {
   EXPECT_EQ(repo_->ListCustomers({}, {10, std::string("not base64!")}).status().code(), StatusCode::kInvalidArgument);
 }
 
-FaceEvent MakeEvent(const std::string& id, int64_t t, const std::string& camera, const std::optional<std::string>& site) {
+FaceEvent MakeEvent(const std::string& id, int64_t t, const std::string& camera,
+                    const std::optional<std::string>& site) {
   FaceEvent e;
   e.event_id = id;
   e.worker_id = "w";
@@ -297,15 +298,17 @@ TEST_F(RepoTest, EventCursorPaginationIsStableAndFiltered) {
   ASSERT_TRUE(repo_->CreateSite({"s1", "one", "UTC", 0}).ok());
   ASSERT_TRUE(repo_->CreateSite({"s2", "two", "UTC", 0}).ok());
   // 300 events, many sharing a timestamp so the id tiebreak matters.
-  ASSERT_TRUE(repo_->InTransaction([&](Repository& tx) -> Status {
-                for (int i = 0; i < 300; ++i) {
-                  char id[16];
-                  std::snprintf(id, sizeof id, "e%04d", i);
-                  VIGIL_RETURN_IF_ERROR(tx.InsertEvent(MakeEvent(id, 1000 + (i / 7), i % 3 == 0 ? "camA" : "camB",
-                                                                 i % 2 == 0 ? "s1" : "s2")));
-                }
-                return Status::Ok();
-              }).ok());
+  ASSERT_TRUE(repo_
+                  ->InTransaction([&](Repository& tx) -> Status {
+                    for (int i = 0; i < 300; ++i) {
+                      char id[16];
+                      std::snprintf(id, sizeof id, "e%04d", i);
+                      VIGIL_RETURN_IF_ERROR(tx.InsertEvent(
+                          MakeEvent(id, 1000 + (i / 7), i % 3 == 0 ? "camA" : "camB", i % 2 == 0 ? "s1" : "s2")));
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(*repo_->CountRows("events"), 300);
 
   auto collect = [&](const EventFilter& f, int limit) {
@@ -482,7 +485,9 @@ TEST_F(RepoTest, SnapshotRetentionUnlinksEvents) {
 TEST_F(RepoTest, TransactionRollsBackOnError) {
   Status st = repo_->InTransaction([](Repository& tx) -> Status {
     VIGIL_RETURN_IF_ERROR(tx.CreateSite({"a", "A", "UTC", 0}).status());
-    VIGIL_RETURN_IF_ERROR(tx.InTransaction([](Repository& inner) { return inner.CreateSite({"b", "B", "UTC", 0}).status(); }));
+    VIGIL_RETURN_IF_ERROR(tx.InTransaction([](Repository& inner) {
+      return inner.CreateSite({"b", "B", "UTC", 0}).status();
+    }));
     return tx.CreateSite({"a", "dup", "UTC", 0}).status();
   });
   EXPECT_EQ(st.code(), StatusCode::kAlreadyExists);

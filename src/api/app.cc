@@ -1,0 +1,231 @@
+#include "api/app.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "core/logging.h"
+#include "core/uuid.h"
+
+namespace vigil::api {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::shared_ptr<spdlog::logger> Log() {
+  static auto log = GetLogger("api");
+  return log;
+}
+
+bool StartsWith(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
+}  // namespace
+
+ApiApp::ApiApp(const ApiConfig& config, Clock& clock) : config_(config), clock_(clock) {}
+
+ApiApp::~ApiApp() { Shutdown(); }
+
+Result<std::unique_ptr<ApiApp>> ApiApp::Create(const ApiConfig& config, Clock& clock, std::ostream* announce) {
+  std::unique_ptr<ApiApp> app(new ApiApp(config, clock));
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) return Unavailable("VIGIL_DATA_DIR: cannot create " + config.data_dir + ": " + ec.message());
+  fs::create_directories(fs::path(config.data_dir) / "photos", ec);
+
+  bool created = false;
+  VIGIL_ASSIGN_OR_RETURN(app->admin_token_,
+                         LoadOrCreateSecret((fs::path(config.data_dir) / "admin_token").string(), config.admin_token,
+                                            &created));
+  if (created && announce) {
+    *announce << "Generated admin token (kept in " << config.data_dir << "/admin_token): " << app->admin_token_
+              << std::endl;
+  }
+  VIGIL_ASSIGN_OR_RETURN(app->worker_key_,
+                         LoadOrCreateSecret((fs::path(config.data_dir) / "worker_api_key").string(),
+                                            config.worker_api_key, &created));
+  if (created && announce) {
+    *announce << "Generated worker key (kept in " << config.data_dir << "/worker_api_key): " << app->worker_key_
+              << std::endl;
+  }
+  app->auth_ = std::make_unique<Authenticator>(app->admin_token_, app->worker_key_);
+
+  auto repo = storage::OpenRepository(config.database_url);
+  if (!repo.ok()) return repo.status().WithContext("DATABASE_URL");
+  app->repo_ = std::move(*repo);
+
+  app->faces_ = CreateFaceService(config);
+  VIGIL_RETURN_IF_ERROR(app->customers_.Rebuild(*app->repo_));
+  VIGIL_RETURN_IF_ERROR(app->staff_index_.Rebuild(*app->repo_));
+
+  storage::IngestOptions io;
+  io.customer_match_threshold = app->CustomerThreshold();
+  io.visit_merge_window_ms = config.visit_merge_window.count();
+  app->ingestor_ = std::make_unique<storage::EventIngestor>(*app->repo_, &app->customers_, clock, io);
+
+  HubOptions ho;
+  ho.heartbeat_interval = config.heartbeat_interval;
+  ho.data_dir = config.data_dir;
+  app->hub_ = std::make_unique<WorkerHub>(*app->repo_, *app->ingestor_, clock, app->metrics_, ho);
+  ApiApp* self = app.get();
+  app->hub_->SetLivePublisher([self](const Json& j) { self->live_.Publish(j); });
+
+  std::string web = FindWebDir();
+  app->static_files_ = std::make_unique<StaticFiles>(web);
+  if (web.empty()) Log()->warn("dashboard files not found; set VIGIL_WEB_DIR");
+
+  app->metrics_.AddGauge("vigil_workers_connected", "Workers with a live session.",
+                         [self] { return static_cast<double>(self->hub_->OnlineWorkers()); });
+  app->metrics_.AddGauge("vigil_ingest_queue_depth", "Face events read but not yet committed.",
+                         [self] { return static_cast<double>(self->hub_->IngestQueueDepth()); });
+  app->metrics_.AddGauge("vigil_live_subscribers", "Browsers connected to /ws/live.",
+                         [self] { return static_cast<double>(self->live_.size()); });
+  app->metrics_.AddGauge("vigil_customer_index_size", "Customer embeddings in the in-memory index.",
+                         [self] { return static_cast<double>(self->customers_.size()); });
+  app->AddRoutes();
+  return app;
+}
+
+double ApiApp::CustomerThreshold() const {
+  if (config_.customer_match_threshold_override >= 0) return config_.customer_match_threshold_override;
+  if (faces_ && faces_->available()) return faces_->default_threshold();
+  return 0.5;
+}
+
+Status ApiApp::Start() { return hub_->Start(); }
+
+void ApiApp::Shutdown() {
+  if (hub_) hub_->Shutdown();
+  live_.CloseAll();
+}
+
+std::optional<Response> ApiApp::CheckWorkerUpgrade(const Request& req) const {
+  if (!auth_->IsWorker(req)) {
+    Response r = ErrorResponse(401, "unauthorized", "missing or wrong worker key (Authorization: Bearer <WORKER_API_KEY>)");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> ApiApp::CheckLiveUpgrade(const Request& req) const {
+  if (!auth_->IsAdmin(req, clock_.NowUnixMs())) {
+    Response r = ErrorResponse(401, "unauthorized", "missing or wrong admin token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  return std::nullopt;
+}
+
+Response ApiApp::Handle(Request req) {
+  auto start = std::chrono::steady_clock::now();
+  std::string route;
+  Response res;
+  try {
+    res = Dispatch(req, &route);
+  } catch (const std::exception& e) {
+    Log()->error("handler threw method={} path={} error={}", req.method, LogValue(req.path), LogValue(e.what()));
+    res = ErrorResponse(500, "internal", "internal error");
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.ObserveRequest(route.empty() ? "unmatched" : route, req.method, res.status, secs);
+  if (res.status >= 500) Log()->warn("request failed method={} route={} status={}", req.method, route, res.status);
+  return res;
+}
+
+Response ApiApp::Dispatch(Request& req, std::string* route) {
+  bool api = StartsWith(req.path, "/api/");
+  bool public_route = req.path == "/api/v1/session" && (req.method == "POST" || req.method == "DELETE");
+  if (api && !public_route && !auth_->IsAdmin(req, clock_.NowUnixMs())) {
+    *route = "auth";
+    Response r = ErrorResponse(401, "unauthorized", "missing or wrong admin token (Authorization: Bearer <token>)");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  Router::Match m = router_.Find(req.method, req.path);
+  if (m.status == 404) {
+    if (!api && !StartsWith(req.path, "/ws/") && (req.method == "GET" || req.method == "HEAD")) {
+      *route = "static";
+      return static_files_->Serve(req);
+    }
+    return ErrorResponse(404, "not_found", "no route for " + req.path);
+  }
+  *route = m.pattern;
+  if (m.status == 405) {
+    Response r = ErrorResponse(405, "method_not_allowed", req.method + " is not allowed on " + req.path);
+    r.headers.emplace_back("Allow", m.allow);
+    return r;
+  }
+  req.params = std::move(m.params);
+  return (*m.handler)(req);
+}
+
+void ApiApp::Tick() {
+  hub_->CheckHeartbeats();
+  std::lock_guard lock(tick_mu_);
+  auto now = clock_.SteadyNow();
+  if (!retention_ran_ || now - last_retention_ >= std::chrono::hours(1)) {
+    retention_ran_ = true;
+    last_retention_ = now;
+    auto n = RunRetention();
+    if (!n.ok()) Log()->warn("retention failed error={}", LogValue(n.status().ToString()));
+  }
+}
+
+Result<int64_t> ApiApp::RunRetention() {
+  if (config_.snapshot_retention_days <= 0) return int64_t{0};
+  int64_t cutoff = clock_.NowUnixMs() - int64_t{config_.snapshot_retention_days} * 24 * 3600 * 1000;
+  int64_t total = 0;
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(auto rows, repo_->DeleteSnapshotsBefore(cutoff, 1000));
+    for (const auto& s : rows) RemoveDataFile(s.path);
+    total += static_cast<int64_t>(rows.size());
+    if (rows.size() < 1000) break;
+  }
+  if (total > 0) Log()->info("retention deleted snapshots={}", total);
+  metrics_.Inc("vigil_snapshots_expired_total", total);
+  return total;
+}
+
+void ApiApp::RemoveDataFile(const std::string& relative_path) const {
+  if (relative_path.empty() || relative_path.find("..") != std::string::npos || relative_path[0] == '/') return;
+  std::error_code ec;
+  fs::remove(fs::path(config_.data_dir) / relative_path, ec);
+}
+
+// ---------------------------------------------------------------- small handlers
+
+Response ApiApp::Healthz(const Request&) { return JsonResponse(200, {{"status", "ok"}}); }
+
+Response ApiApp::Readyz(const Request&) {
+  auto v = repo_->SchemaVersion();
+  if (!v.ok()) return ErrorResponse(503, "unavailable", "database not reachable");
+  return JsonResponse(200, {{"status", "ready"}, {"schema_version", *v}, {"face_pipeline", faces_->available()}});
+}
+
+Response ApiApp::MetricsText(const Request&) {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.Render();
+  return r;
+}
+
+Response ApiApp::SessionCreate(const Request& req) {
+  VIGIL_ASSIGN_OR_RETURN_RESPONSE(Json body, ParseJsonBody(req));
+  auto token = GetString(body, "token");
+  if (!token.ok()) return StatusResponse(token.status());
+  if (!auth_->CheckAdminToken(*token)) return ErrorResponse(401, "unauthorized", "wrong admin token");
+  Response r = JsonResponse(200, {{"authenticated", true}});
+  r.headers.emplace_back("Set-Cookie", Authenticator::SessionCookieHeader(auth_->IssueSession(clock_.NowUnixMs()),
+                                                                          !config_.tls_cert.empty()));
+  return r;
+}
+
+Response ApiApp::SessionDelete(const Request&) {
+  Response r;
+  r.status = 204;
+  r.body.clear();
+  r.headers.emplace_back("Set-Cookie", Authenticator::ClearSessionCookieHeader(!config_.tls_cert.empty()));
+  return r;
+}
+
+Response ApiApp::SessionGet(const Request&) { return JsonResponse(200, {{"authenticated", true}}); }
+
+}  // namespace vigil::api

@@ -1,0 +1,478 @@
+#include "api/server.h"
+
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "api/beast.h"
+#include "core/logging.h"
+#include "protocol/messages.h"
+
+namespace vigil::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> Log() {
+  static auto log = GetLogger("http");
+  return log;
+}
+
+constexpr auto kHttpReadTimeout = std::chrono::seconds(30);
+constexpr size_t kWorkerSendQueueMax = 10000;  // acks, assigns, galleries
+constexpr size_t kLiveSendQueueMax = 256;      // browser feed messages
+
+}  // namespace
+
+struct ApiServer::Impl {
+  ApiConfig config;
+  Clock& clock;
+  std::unique_ptr<ApiApp> app;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  asio::steady_timer tick{ioc};
+  asio::signal_set signals{ioc};
+  std::unique_ptr<asio::thread_pool> handlers;
+  std::vector<std::thread> threads;
+  int bound_port = 0;
+  std::atomic<int> busy_requests{0};
+  std::atomic<int> ws_sessions{0};
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_requested = false;
+  bool stopped = false;
+  std::atomic<bool> accepting{true};
+
+  Impl(const ApiConfig& c, Clock& clk) : config(c), clock(clk) {}
+
+  void DoAccept();
+  void ScheduleTick();
+  void RequestStop() {
+    {
+      std::lock_guard lock(stop_mu);
+      stop_requested = true;
+    }
+    stop_cv.notify_all();
+  }
+  void Shutdown();
+};
+
+namespace {
+
+// ---------------------------------------------------------------- WebSocket
+
+enum class WsRole { kWorker, kLive };
+
+class WsSession : public std::enable_shared_from_this<WsSession>, public WorkerConnection, public LiveSubscriber {
+ public:
+  WsSession(tcp::socket&& socket, ApiServer::Impl& srv, WsRole role)
+      : ws_(std::move(socket)), srv_(srv), role_(role) {
+    ++srv_.ws_sessions;
+  }
+  ~WsSession() override { --srv_.ws_sessions; }
+
+  void Run(http::request<http::string_body> req) {
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(10);
+    if (role_ == WsRole::kWorker) {
+      // The protocol's idle limit: three missed heartbeat intervals of silence.
+      t.idle_timeout = srv_.config.heartbeat_interval * protocol::kMissedHeartbeatsForTimeout;
+      t.keep_alive_pings = false;
+      ws_.read_message_max(protocol::kMaxBinaryFrameBytes);
+    } else {
+      t.idle_timeout = std::chrono::seconds(60);
+      t.keep_alive_pings = true;
+      ws_.read_message_max(64 * 1024);
+    }
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "vigil"); }));
+    ws_.async_accept(req, beast::bind_front_handler(&WsSession::OnAccept, shared_from_this()));
+  }
+
+  // WorkerConnection
+  void SendText(std::string text) override { Enqueue(std::make_shared<const std::string>(std::move(text))); }
+  void Close(uint16_t code, std::string reason) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+      self->StartClose(code, reason);
+    });
+  }
+  // LiveSubscriber
+  void Deliver(std::shared_ptr<const std::string> text) override { Enqueue(std::move(text)); }
+  void CloseLive() override { Close(protocol::kCloseGoingAway, "going away"); }
+
+ private:
+  void OnAccept(beast::error_code ec) {
+    if (ec) return;
+    if (role_ == WsRole::kWorker) {
+      hub_id_ = srv_.app->hub().Open(shared_from_this());
+      opened_ = true;
+    } else {
+      live_token_ = srv_.app->live().Join(weak_from_this());
+      opened_ = true;
+    }
+    DoRead();
+  }
+
+  void DoRead() { ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::OnRead, shared_from_this())); }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec) return Finished();
+    if (role_ == WsRole::kWorker) {
+      std::string data = beast::buffers_to_string(buffer_.data());
+      buffer_.consume(buffer_.size());
+      if (ws_.got_text()) {
+        srv_.app->hub().OnText(hub_id_, data);
+      } else {
+        srv_.app->hub().OnBinary(hub_id_, data);
+      }
+    } else {
+      buffer_.consume(buffer_.size());  // browsers only listen
+    }
+    DoRead();
+  }
+
+  void Enqueue(std::shared_ptr<const std::string> msg) {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), msg = std::move(msg)]() mutable {
+      if (self->closing_ || self->finished_) return;
+      size_t limit = self->role_ == WsRole::kWorker ? kWorkerSendQueueMax : kLiveSendQueueMax;
+      if (self->queue_.size() >= limit) {
+        // A consumer this far behind is dropped rather than buffered without bound.
+        Log()->warn("dropping slow websocket consumer role={}", self->role_ == WsRole::kWorker ? "worker" : "live");
+        self->queue_.clear();
+        self->StartClose(static_cast<uint16_t>(websocket::close_code::policy_error), "too slow");
+        return;
+      }
+      self->queue_.push_back(std::move(msg));
+      if (self->queue_.size() == 1 && !self->writing_) self->DoWrite();
+    });
+  }
+
+  void DoWrite() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*queue_.front()),
+                    beast::bind_front_handler(&WsSession::OnWrite, shared_from_this(), queue_.front()));
+  }
+
+  void OnWrite(std::shared_ptr<const std::string> keep, beast::error_code ec, size_t) {
+    (void)keep;
+    writing_ = false;
+    if (ec) {
+      queue_.clear();
+      return;  // the pending read fails too and finishes the session
+    }
+    if (!queue_.empty()) queue_.pop_front();
+    if (!queue_.empty()) return DoWrite();
+    if (closing_ && !close_sent_) DoClose();
+  }
+
+  void StartClose(uint16_t code, const std::string& reason) {
+    if (closing_ || finished_) return;
+    closing_ = true;
+    close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+    if (!writing_) {
+      queue_.clear();
+      DoClose();
+    }
+  }
+
+  void DoClose() {
+    close_sent_ = true;
+    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
+      // The read loop ends with `closed` and calls Finished.
+      beast::get_lowest_layer(self->ws_).expires_after(std::chrono::seconds(2));
+    });
+  }
+
+  void Finished() {
+    if (finished_) return;
+    finished_ = true;
+    queue_.clear();
+    if (!opened_) return;
+    if (role_ == WsRole::kWorker) {
+      // The hub may do database work here; keep it off the I/O thread.
+      asio::post(*srv_.handlers, [app = srv_.app.get(), id = hub_id_, self = shared_from_this()] {
+        app->hub().OnClosed(id);
+      });
+    } else {
+      srv_.app->live().Leave(live_token_);
+    }
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  ApiServer::Impl& srv_;
+  WsRole role_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool close_sent_ = false;
+  bool finished_ = false;
+  bool opened_ = false;
+  websocket::close_reason close_reason_;
+  WorkerHub::SessionId hub_id_ = 0;
+  LiveHub::Token live_token_ = 0;
+};
+
+// ---------------------------------------------------------------- HTTP
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket&& socket, ApiServer::Impl& srv) : stream_(std::move(socket)), srv_(srv) {}
+
+  void Run() {
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
+  }
+
+ private:
+  void DoRead() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(static_cast<uint64_t>(srv_.config.max_body_bytes));
+    stream_.expires_after(kHttpReadTimeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      return DoClose();
+    }
+    if (ec == http::error::body_limit) {
+      return WriteResponse(ErrorResponse(413, "payload_too_large",
+                                         "request body exceeds " + std::to_string(srv_.config.max_body_bytes) +
+                                             " bytes (API_MAX_BODY_BYTES)"),
+                           false, 11, false);
+    }
+    if (ec) {
+      return WriteResponse(ErrorResponse(400, "bad_request", "malformed HTTP request"), false, 11, false);
+    }
+    http::request<http::string_body> req = parser_->release();
+    Request r = Translate(req);
+    if (websocket::is_upgrade(req)) return Upgrade(std::move(req), r);
+    bool keep_alive = req.keep_alive() && srv_.accepting.load();
+    unsigned version = req.version();
+    bool head = req.method() == http::verb::head;
+    ++srv_.busy_requests;
+    asio::post(*srv_.handlers, [self = shared_from_this(), r = std::move(r), keep_alive, version, head]() mutable {
+      Response res = self->srv_.app->Handle(std::move(r));
+      asio::post(self->stream_.get_executor(), [self, res = std::move(res), keep_alive, version, head]() mutable {
+        self->WriteResponse(std::move(res), keep_alive, version, head, true);
+      });
+    });
+  }
+
+  Request Translate(const http::request<http::string_body>& req) {
+    Request r;
+    r.method = std::string(req.method_string());
+    std::string_view target = req.target();
+    size_t q = target.find('?');
+    std::string_view path = target.substr(0, q);
+    if (!PercentDecode(path, false, &r.path)) r.path = "/\x01invalid";  // matches no route and no file
+    if (q != std::string_view::npos) r.query = ParseQuery(target.substr(q + 1));
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto [it, inserted] = r.headers.emplace(name, std::string(f.value()));
+      if (!inserted) it->second += (name == "cookie" ? "; " : ", ") + std::string(f.value());
+    }
+    r.body = req.body();
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) r.remote = ep.address().to_string();
+    return r;
+  }
+
+  void Upgrade(http::request<http::string_body> req, const Request& r) {
+    std::optional<Response> refusal;
+    WsRole role;
+    if (r.path == "/ws/worker") {
+      role = WsRole::kWorker;
+      refusal = srv_.app->CheckWorkerUpgrade(r);
+    } else if (r.path == "/ws/live") {
+      role = WsRole::kLive;
+      refusal = srv_.app->CheckLiveUpgrade(r);
+    } else {
+      return WriteResponse(ErrorResponse(404, "not_found", "no websocket endpoint at " + r.path), false,
+                           req.version(), false);
+    }
+    if (!srv_.accepting.load()) refusal = ErrorResponse(503, "unavailable", "the API is shutting down");
+    if (refusal) return WriteResponse(std::move(*refusal), false, req.version(), false);
+    stream_.expires_never();
+    std::make_shared<WsSession>(stream_.release_socket(), srv_, role)->Run(std::move(req));
+  }
+
+  void WriteResponse(Response r, bool keep_alive, unsigned version, bool head, bool counted = false) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version);
+    res->set(http::field::server, "vigil");
+    res->set("X-Content-Type-Options", "nosniff");
+    for (const auto& [k, v] : r.headers) res->insert(k, v);
+    res->keep_alive(keep_alive);
+    if (r.status == 204 || r.status == 304) {
+      res->prepare_payload();
+    } else {
+      res->set(http::field::content_type, r.content_type);
+      size_t size = r.body.size();
+      if (!head) res->body() = std::move(r.body);
+      res->content_length(size);
+    }
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, counted](beast::error_code ec, size_t) {
+                        if (counted) --self->srv_.busy_requests;
+                        if (ec || !res->keep_alive()) return self->DoClose();
+                        self->DoRead();
+                      });
+  }
+
+  void DoClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  ApiServer::Impl& srv_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- Impl
+
+void ApiServer::Impl::DoAccept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      Log()->warn("accept failed error={}", ec.message());
+    } else if (accepting.load()) {
+      std::make_shared<HttpSession>(std::move(socket), *this)->Run();
+    }
+    if (acceptor.is_open()) DoAccept();
+  });
+}
+
+void ApiServer::Impl::ScheduleTick() {
+  // Heartbeat checks run at least every half interval, so a dead worker's
+  // cameras move within one interval of its timeout.
+  auto period = std::min<std::chrono::milliseconds>(config.heartbeat_interval / 2, std::chrono::seconds(1));
+  tick.expires_after(period);
+  tick.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    asio::post(*handlers, [this] { app->Tick(); });
+    ScheduleTick();
+  });
+}
+
+void ApiServer::Impl::Shutdown() {
+  Log()->info("shutting down");
+  accepting = false;
+  asio::post(ioc, [this] {
+    beast::error_code ec;
+    acceptor.close(ec);
+    tick.cancel();
+    signals.cancel(ec);
+  });
+  app->Shutdown();  // commits and acks queued events, closes workers (1001) and browsers
+  // Finish in-flight requests (bounded), then stop.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((busy_requests.load() > 0 || ws_sessions.load() > 0) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  handlers->join();
+  ioc.stop();
+  for (auto& t : threads) {
+    if (t.joinable()) t.join();
+  }
+  Log()->info("stopped");
+}
+
+// ---------------------------------------------------------------- ApiServer
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ApiServer::~ApiServer() {
+  if (!impl_) return;
+  bool need_stop;
+  {
+    std::lock_guard lock(impl_->stop_mu);
+    need_stop = !impl_->threads.empty() && !impl_->stopped;
+  }
+  if (need_stop) {
+    RequestStop();
+    Wait();
+  }
+}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Create(const ApiConfig& config, Clock& clock, std::ostream* announce) {
+  auto impl = std::make_unique<Impl>(config, clock);
+  VIGIL_ASSIGN_OR_RETURN(impl->app, ApiApp::Create(config, clock, announce));
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+Status ApiServer::Start() {
+  Impl& s = *impl_;
+  VIGIL_RETURN_IF_ERROR(s.app->Start());
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(s.config.bind_address.empty() ? "0.0.0.0" : s.config.bind_address, ec);
+  if (ec) return InvalidArgument("API_BIND: expected an IP address, got '" + s.config.bind_address + "'");
+  tcp::endpoint ep(addr, static_cast<uint16_t>(s.config.port));
+  s.acceptor.open(ep.protocol(), ec);
+  if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(ep, ec);
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on " + ep.address().to_string() + ":" + std::to_string(s.config.port) + ": " +
+                       ec.message() + " (set API_PORT)");
+  }
+  s.bound_port = s.acceptor.local_endpoint().port();
+  s.handlers = std::make_unique<asio::thread_pool>(std::max(4, s.config.threads * 2));
+  s.DoAccept();
+  s.ScheduleTick();
+  for (int i = 0; i < s.config.threads; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
+  Log()->info("listening address={} port={} threads={}", ep.address().to_string(), s.bound_port, s.config.threads);
+  return Status::Ok();
+}
+
+int ApiServer::port() const { return impl_->bound_port; }
+
+void ApiServer::RequestStop() { impl_->RequestStop(); }
+
+void ApiServer::Wait() {
+  Impl& s = *impl_;
+  {
+    std::unique_lock lock(s.stop_mu);
+    s.stop_cv.wait(lock, [&] { return s.stop_requested; });
+    if (s.stopped) return;
+  }
+  s.Shutdown();
+  std::lock_guard lock(s.stop_mu);
+  s.stopped = true;
+}
+
+Status ApiServer::RunUntilSignal() {
+  Impl& s = *impl_;
+  s.signals.add(SIGINT);
+  s.signals.add(SIGTERM);
+  s.signals.async_wait([&s](beast::error_code ec, int sig) {
+    if (ec) return;
+    Log()->info("signal received signal={}", sig);
+    s.RequestStop();
+  });
+  VIGIL_RETURN_IF_ERROR(Start());
+  Wait();
+  return Status::Ok();
+}
+
+ApiApp& ApiServer::app() { return *impl_->app; }
+
+}  // namespace vigil::api

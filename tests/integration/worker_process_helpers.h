@@ -1,0 +1,71 @@
+// Helpers for the worker integration tests: child processes (real `vigil api`
+// and `vigil worker`), a minimal HTTP client for the REST API, and waiting on
+// conditions with a deadline (never sleeping for a fixed time).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json_util.h"
+
+namespace vigil::worker_it {
+
+// A child process whose stdout and stderr go to a log file.
+class Process {
+ public:
+  Process() = default;
+  Process(Process&& o) noexcept;
+  Process& operator=(Process&& o) noexcept;
+  ~Process();  // SIGKILLs a child that is still running
+
+  static Process Start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                       const std::string& log_path);
+  pid_t pid() const { return pid_; }
+  bool running();
+  void Signal(int sig);
+  // The exit status (128+signal when killed), or nullopt on timeout.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string log_path_;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  Result<Json> json() const { return ParseJson(body); }
+};
+HttpResponse Http(int port, const std::string& method, const std::string& path, const std::string& token,
+                  const std::string& body = "", const std::string& content_type = "application/json");
+
+// Polls `pred` every 50 ms until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+// Socket inodes of `pid` that are listening (TCP LISTEN, bound unconnected
+// UDP, accepting Unix sockets), read from /proc. Empty for a pure worker.
+std::vector<std::string> ListeningSockets(pid_t pid);
+
+// A fresh directory, removed on destruction.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// All items of a paginated list endpoint (follows next_cursor).
+std::vector<Json> ListAll(int port, const std::string& path, const std::string& token);
+
+}  // namespace vigil::worker_it
