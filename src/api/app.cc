@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "api/staff_reembed.h"
 #include "core/logging.h"
 #include "core/uuid.h"
 
@@ -52,6 +53,8 @@ Result<std::unique_ptr<ApiApp>> ApiApp::Create(const ApiConfig& config, Clock& c
   app->repo_ = std::move(*repo);
 
   app->faces_ = CreateFaceService(config);
+  // A changed embedding model: give every kept enrolment photo a record for it.
+  VIGIL_RETURN_IF_ERROR(ReembedStaffPhotos(*app->repo_, *app->faces_, config.data_dir).status());
   VIGIL_RETURN_IF_ERROR(app->customers_.Rebuild(*app->repo_));
   VIGIL_RETURN_IF_ERROR(app->staff_index_.Rebuild(*app->repo_));
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -41,6 +42,11 @@ void AddWorkerCommand(CLI::App& app, CommandContext& ctx) {
       ctx.exit_code = worker::kExitConfig;
       return;
     }
+    // RTSP over UDP makes FFmpeg bind local RTP/RTCP ports, and a worker must
+    // hold no listening or bound socket: ask for RTP interleaved over the
+    // RTSP TCP connection unless the operator chose otherwise. Set before any
+    // thread starts (setenv is not safe against concurrent getenv).
+    setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp", /*overwrite=*/0);
     // Block the signals before any thread starts, so only sigwait sees them.
     sigset_t signals;
     sigemptyset(&signals);
