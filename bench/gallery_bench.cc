@@ -12,12 +12,16 @@
 //
 // Environment: VIGIL_BENCH_MAX_N (default 1000000) caps the gallery sizes;
 // VIGIL_BENCH_HNSW_MAX_N (default 100000) caps the HNSW sizes, since building a
-// 1M-vector graph takes long on a small machine.
+// 1M-vector graph takes long on a small machine. Graphs of 100k and more are
+// cached under VIGIL_BENCH_CACHE_DIR (default <build>/bench-cache); see Hnsw().
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -122,24 +126,92 @@ const std::vector<float>& ClusteredQueries(size_t n) {
 
 struct Graph {
   std::unique_ptr<HnswIndex> index;
-  double build_s = 0;
+  double build_s = 0;              // total insertion time, summed over resumed builds
+  std::string error;               // set when the graph is not complete
   std::vector<std::string> truth;  // exact best id per recall query
 };
+
+// Where built graphs are kept between runs (the graph files and a ".build_s"
+// note of the time the build took). A 1M graph takes an hour or more to build
+// on a small machine, so the build is also checkpointed: every kChunk
+// insertions it is saved as "<name>.partial" and a later run resumes from
+// there (the data are generated from fixed seeds, so they are the same).
+// VIGIL_BENCH_HNSW_BUILD_BUDGET_S (default: unlimited) stops a build after
+// that many seconds, leaving the checkpoint for the next run.
+std::string CacheDir() {
+  const char* v = std::getenv("VIGIL_BENCH_CACHE_DIR");
+  return v != nullptr && *v != 0 ? std::string(v) : std::string(VIGIL_BENCH_CACHE_DIR);
+}
+
+double ReadSeconds(const std::string& path) {
+  std::ifstream in(path);
+  double s = 0;
+  return (in >> s) ? s : 0;
+}
+void WriteSeconds(const std::string& path, double s) { std::ofstream(path) << s << "\n"; }
 
 Graph& Hnsw(size_t n, bool clustered) {
   static std::map<std::pair<size_t, bool>, std::unique_ptr<Graph>> cache;
   auto& g = cache[{n, clustered}];
-  if (!g) {
+  if (g) return *g;
+  g = std::make_unique<Graph>();
+  HnswOptions opts;  // M 16, ef_construction 200
+  const std::string name = std::string(clustered ? "clustered-" : "random-") + std::to_string(n) + "-m" +
+                           std::to_string(opts.m) + "-efc" + std::to_string(opts.ef_construction) + ".hnsw";
+  std::filesystem::create_directories(CacheDir());
+  const std::string done = CacheDir() + "/" + name;
+  const std::string partial = done + ".partial";
+  auto loaded = HnswIndex::Load(done, kDim, opts);
+  if (loaded.ok() && loaded->size() == n) {
+    g->index = std::make_unique<HnswIndex>(std::move(*loaded));
+    g->build_s = ReadSeconds(done + ".build_s");
+  } else {
     Dataset& d = Data(n, clustered);
-    const std::vector<float>& queries = clustered ? ClusteredQueries(n) : Queries();
-    g = std::make_unique<Graph>();
-    HnswOptions opts;  // M 16, ef_construction 200
-    g->index = std::make_unique<HnswIndex>(kDim, opts);
-    const auto t0 = std::chrono::steady_clock::now();
-    if (!g->index->AddBatch(d.ids, {}, d.rows).ok()) std::abort();
-    g->build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (size_t i = 0; i < kRecallQueries; ++i) g->truth.push_back((*d.exact->Search(Row(queries, i), 1))[0].id);
+    auto resumed = HnswIndex::Load(partial, kDim, opts);
+    g->index = std::make_unique<HnswIndex>(resumed.ok() ? std::move(*resumed) : HnswIndex(kDim, opts));
+    g->build_s = resumed.ok() ? ReadSeconds(partial + ".build_s") : 0;
+    const double budget = static_cast<double>(EnvSize("VIGIL_BENCH_HNSW_BUILD_BUDGET_S", 0));
+    const size_t kChunk = n >= 500'000 ? 50'000 : n;
+    const auto session_start = std::chrono::steady_clock::now();
+    if (!g->index->Reserve(n).ok()) std::abort();
+    while (g->index->size() < n) {
+      const size_t from = g->index->size();
+      const size_t count = std::min(kChunk, n - from);
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!g->index->AddBatch(std::span<const std::string>(d.ids).subspan(from, count), {},
+                              std::span<const float>(d.rows).subspan(from * kDim, count * kDim))
+               .ok()) {
+        std::abort();
+      }
+      g->build_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "hnsw %s: %zu / %zu inserted, %.0f s of build so far\n", name.c_str(), from + count, n,
+                   g->build_s);
+      if (g->index->size() < n) {
+        if (!g->index->Save(partial).ok()) std::abort();
+        WriteSeconds(partial + ".build_s", g->build_s);
+        const double spent =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - session_start).count();
+        if (budget > 0 && spent >= budget) {
+          char msg[200];
+          std::snprintf(msg, sizeof msg, "build incomplete: %zu of %zu inserted in %.0f s; rerun to resume",
+                        g->index->size(), n, g->build_s);
+          g->error = msg;
+          return *g;
+        }
+      }
+    }
+    if (n >= 100'000) {  // small graphs are quicker to rebuild than to cache
+      if (!g->index->Save(done).ok()) std::abort();
+      WriteSeconds(done + ".build_s", g->build_s);
+      std::error_code ec;
+      std::filesystem::remove(partial, ec);
+      std::filesystem::remove(partial + ".ids", ec);
+      std::filesystem::remove(partial + ".build_s", ec);
+    }
   }
+  Dataset& d = Data(n, clustered);
+  const std::vector<float>& queries = clustered ? ClusteredQueries(n) : Queries();
+  for (size_t i = 0; i < kRecallQueries; ++i) g->truth.push_back((*d.exact->Search(Row(queries, i), 1))[0].id);
   return *g;
 }
 
@@ -184,6 +256,10 @@ void HnswSearch(benchmark::State& state, bool clustered) {
     return;
   }
   Graph& g = Hnsw(n, clustered);
+  if (!g.error.empty()) {
+    state.SkipWithError(g.error.c_str());
+    return;
+  }
   const std::vector<float>& queries = clustered ? ClusteredQueries(n) : Queries();
   g.index->SetEf(ef);
   size_t hits = 0;
@@ -207,7 +283,7 @@ BENCHMARK(BM_HnswSearch)
 
 void BM_HnswSearchClustered(benchmark::State& state) { HnswSearch(state, true); }
 BENCHMARK(BM_HnswSearchClustered)
-    ->ArgsProduct({{10'000, 100'000, 1'000'000}, {16, 32, 64}})
+    ->ArgsProduct({{10'000, 100'000, 1'000'000}, {16, 32, 64, 128, 256}})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -32,7 +32,9 @@ def main():
     net = cv2.dnn.readNetFromONNX(args.recognition)
 
     frames = detections = 0
+    per_frame = []
     t_read = t_detect = t_embed = 0.0
+    cpu_start = time.process_time()
     start = time.perf_counter()
     while True:
         t0 = time.perf_counter()
@@ -61,11 +63,15 @@ def main():
         t_embed += time.perf_counter() - t2
         frames += 1
         detections += len(faces)
+        per_frame.append(len(faces))
     total = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     print(json.dumps({
         "frames": frames,
         "detections": detections,
+        "per_frame": per_frame,
         "fps": frames / total if total > 0 else 0,
+        "cpu_ms_per_frame": 1000 * cpu / max(frames, 1),
         "read_ms": 1000 * t_read / max(frames, 1),
         "detect_ms": 1000 * t_detect / max(frames, 1),
         "embed_ms": 1000 * t_embed / max(frames, 1),

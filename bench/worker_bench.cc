@@ -10,8 +10,15 @@
 //
 // Counters: fps (frames per second of the whole worker pipeline: read, detect,
 // track, quality, embed when a track is new or improved, staff match),
-// detect_ms / embed_ms per frame, detections; py_* the same for the reference.
+// detect_ms / embed_ms per frame, detections, cpu_ms_per_frame (process CPU,
+// all threads); py_* the same for the reference; speedup = fps / py_fps,
+// cpu_speedup = py_cpu_ms_per_frame / cpu_ms_per_frame; frames_differing:
+// frames where the two found a different number of faces.
+// Each repetition runs both loops back to back, so with
+// --benchmark_repetitions the ratios come from matched pairs.
 #include <benchmark/benchmark.h>
+
+#include <time.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +37,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace vigil;
+
+// CPU time of the whole process (every OpenCV thread), to compare cost when
+// the machine is shared and wall time depends on the neighbours.
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 std::string ModelsDir() {
   const char* env = std::getenv("VIGIL_MODELS_DIR");
@@ -80,7 +95,8 @@ void BM_WorkerPipelineVsPythonReference(benchmark::State& state) {
   }
   const float threshold = 0.7f;
   worker::StaffDirectory staff;
-  double fps = 0, detect_ms = 0, embed_ms = 0;
+  double fps = 0, detect_ms = 0, embed_ms = 0, cpu_ms = 0;
+  std::vector<int> per_frame;
   int64_t detections = 0, frames = 0, embeds = 0;
   for (auto _ : state) {
     auto det = vision::CreateYuNetDetector(YuNetPath(), threshold);
@@ -104,6 +120,8 @@ void BM_WorkerPipelineVsPythonReference(benchmark::State& state) {
     // Whole pipeline, as the worker runs it (frames are stamped 100 ms apart
     // like a 10 fps camera so the tracker sees realistic motion).
     frames = detections = 0;
+    per_frame.clear();
+    const double cpu0 = ProcessCpuSeconds();
     auto t0 = std::chrono::steady_clock::now();
     while (true) {
       auto f = (*src)->Read();
@@ -111,10 +129,12 @@ void BM_WorkerPipelineVsPythonReference(benchmark::State& state) {
       f->captured_unix_ms = frames * 100;
       auto r = pipeline.Process(*f);
       if (r.ok()) detections += r->faces;
+      per_frame.push_back(r.ok() ? r->faces : -1);
       ++frames;
     }
     auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     fps = frames / secs;
+    cpu_ms = frames ? 1000.0 * (ProcessCpuSeconds() - cpu0) / static_cast<double>(frames) : 0;
     // Stage costs, measured separately on the same frames.
     auto src2 = vision::OpenFrameSource(video, clock);
     double dsum = 0, esum = 0;
@@ -141,6 +161,7 @@ void BM_WorkerPipelineVsPythonReference(benchmark::State& state) {
   state.counters["detections"] = static_cast<double>(detections);
   state.counters["detect_ms"] = detect_ms;
   state.counters["embed_ms_per_face"] = embed_ms;
+  state.counters["cpu_ms_per_frame"] = cpu_ms;
 
   // The reference, in the same run.
   std::string cmd = "/usr/bin/python3 " + std::string(VIGIL_SOURCE_DIR) + "/bench/reference_pipeline.py --video '" +
@@ -159,6 +180,17 @@ void BM_WorkerPipelineVsPythonReference(benchmark::State& state) {
     state.counters["py_detect_ms"] = (*j)["detect_ms"].get<double>();
     state.counters["py_embed_ms"] = (*j)["embed_ms"].get<double>();
     state.counters["speedup"] = py_fps > 0 ? fps / py_fps : 0;
+    const double py_cpu = (*j)["cpu_ms_per_frame"].get<double>();
+    state.counters["py_cpu_ms_per_frame"] = py_cpu;
+    state.counters["cpu_speedup"] = cpu_ms > 0 ? py_cpu / cpu_ms : 0;
+    // Frames where the two loops found a different number of faces.
+    const auto py_per_frame = (*j)["per_frame"].get<std::vector<int>>();
+    int differing = static_cast<int>(py_per_frame.size() > per_frame.size() ? py_per_frame.size() - per_frame.size()
+                                                                             : per_frame.size() - py_per_frame.size());
+    for (size_t i = 0; i < std::min(per_frame.size(), py_per_frame.size()); ++i) {
+      differing += per_frame[i] != py_per_frame[i];
+    }
+    state.counters["frames_differing"] = differing;
   } else {
     state.counters["py_fps"] = -1;  // reference could not run (python3-opencv missing?)
   }

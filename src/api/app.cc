@@ -18,6 +18,8 @@ std::shared_ptr<spdlog::logger> Log() {
 }
 
 bool StartsWith(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
+
+constexpr std::string_view kMjpegRoute = "/api/v1/cameras/{id}/stream.mjpeg";
 }  // namespace
 
 ApiApp::ApiApp(const ApiConfig& config, Clock& clock) : config_(config), clock_(clock) {}
@@ -47,6 +49,8 @@ Result<std::unique_ptr<ApiApp>> ApiApp::Create(const ApiConfig& config, Clock& c
               << std::endl;
   }
   app->auth_ = std::make_unique<Authenticator>(app->admin_token_, app->worker_key_);
+  app->signin_limiter_ = std::make_unique<RateLimiter>(RateLimitOptions{config.signin_rate}, clock);
+  app->recognize_limiter_ = std::make_unique<RateLimiter>(RateLimitOptions{config.recognize_rate}, clock);
 
   auto repo = storage::OpenRepository(config.database_url);
   if (!repo.ok()) return repo.status().WithContext("DATABASE_URL");
@@ -69,6 +73,13 @@ Result<std::unique_ptr<ApiApp>> ApiApp::Create(const ApiConfig& config, Clock& c
   app->hub_ = std::make_unique<WorkerHub>(*app->repo_, *app->ingestor_, clock, app->metrics_, ho);
   ApiApp* self = app.get();
   app->hub_->SetLivePublisher([self](const Json& j) { self->live_.Publish(j); });
+  app->hub_->SetLiveWanted([self] { return self->live_.size() > 0; });
+  app->streams_ = std::make_unique<StreamHub>(
+      [self](const std::string& worker_id, const protocol::Command& cmd) { return self->hub_->SendCommand(worker_id, cmd); });
+  app->hub_->SetFrameSink([self](const std::string& camera_id, const Json& header, std::string_view jpeg) {
+    self->streams_->OnFrame(camera_id, header, jpeg);
+  });
+  app->hub_->SetWorkerGoneSink([self](const std::string& worker_id) { self->streams_->WorkerGone(worker_id); });
 
   std::string web = FindWebDir();
   app->static_files_ = std::make_unique<StaticFiles>(web);
@@ -80,6 +91,11 @@ Result<std::unique_ptr<ApiApp>> ApiApp::Create(const ApiConfig& config, Clock& c
                          [self] { return static_cast<double>(self->hub_->IngestQueueDepth()); });
   app->metrics_.AddGauge("vigil_live_subscribers", "Browsers connected to /ws/live.",
                          [self] { return static_cast<double>(self->live_.size()); });
+  app->metrics_.AddGauge("vigil_stream_viewers", "Open live views (MJPEG responses).",
+                         [self] { return static_cast<double>(self->streams_->viewers()); });
+  app->metrics_.AddGauge("vigil_stream_frames_relayed", "Live frames relayed to viewers since start.",
+                         [self] { return static_cast<double>(self->streams_->frames_relayed()); });
+  app->metrics_.Describe("vigil_stream_frames_dropped_total", "Live frames a slow viewer skipped.");
   app->metrics_.AddGauge("vigil_customer_index_size", "Customer embeddings in the in-memory index.",
                          [self] { return static_cast<double>(self->customers_.size()); });
   app->AddRoutes();
@@ -95,6 +111,8 @@ double ApiApp::CustomerThreshold() const {
 Status ApiApp::Start() { return hub_->Start(); }
 
 void ApiApp::Shutdown() {
+  // Streams first, so the stop_stream commands still reach the workers.
+  if (streams_) streams_->CloseAll();
   if (hub_) hub_->Shutdown();
   live_.CloseAll();
 }
@@ -115,6 +133,57 @@ std::optional<Response> ApiApp::CheckLiveUpgrade(const Request& req) const {
     return r;
   }
   return std::nullopt;
+}
+
+bool ApiApp::IsMjpegRequest(const Request& req) const {
+  if (req.method != "GET") return false;
+  Router::Match m = router_.Find(req.method, req.path);
+  return m.status == 200 && m.pattern == kMjpegRoute;
+}
+
+std::optional<Response> ApiApp::OpenMjpeg(Request req, std::weak_ptr<StreamViewer> viewer, StreamHub::Token* token) {
+  auto start = std::chrono::steady_clock::now();
+  std::optional<Response> refusal;
+  if (!auth_->IsAdmin(req, clock_.NowUnixMs())) {
+    refusal = ErrorResponse(401, "unauthorized", "missing or wrong admin token (Authorization: Bearer <token>)");
+    refusal->headers.emplace_back("WWW-Authenticate", "Bearer");
+  } else {
+    req.params = router_.Find(req.method, req.path).params;
+    std::string worker_id;
+    StreamParams params;
+    try {
+      refusal = StreamPreflight(req, &worker_id, &params);
+    } catch (const std::exception& e) {
+      Log()->error("stream preflight threw error={}", LogValue(e.what()));
+      refusal = ErrorResponse(500, "internal", "internal error");
+    }
+    if (!refusal) {
+      auto joined = streams_->Join(req.Param("id"), worker_id, params, std::move(viewer));
+      if (joined.ok()) {
+        *token = *joined;
+      } else if (joined.status().code() == StatusCode::kUnavailable && !hub_->IsOnline(worker_id)) {
+        refusal = ErrorResponse(409, "camera_not_running", "the worker running this camera went offline");
+      } else {
+        refusal = ErrorResponse(503, "unavailable", joined.status().message());
+      }
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.ObserveRequest(refusal && refusal->status == 401 ? "auth" : std::string(kMjpegRoute), req.method,
+                          refusal ? refusal->status : 200, secs);
+  return refusal;
+}
+
+void ApiApp::SweepStreams() {
+  auto active = streams_->ActiveStreams();
+  for (const auto& [camera_id, worker_id] : active) {
+    auto cam = repo_->GetCamera(camera_id);
+    if (!cam.ok() && cam.status().code() != StatusCode::kNotFound) continue;  // a database hiccup ends nothing
+    if (!cam.ok() || !cam->enabled || cam->worker_id != worker_id) {
+      Log()->info("ending live view of a camera that stopped or moved camera={}", LogValue(camera_id));
+      streams_->EndCamera(camera_id);
+    }
+  }
 }
 
 Response ApiApp::Handle(Request req) {
@@ -162,6 +231,7 @@ Response ApiApp::Dispatch(Request& req, std::string* route) {
 
 void ApiApp::Tick() {
   hub_->CheckHeartbeats();
+  SweepStreams();
   std::lock_guard lock(tick_mu_);
   auto now = clock_.SteadyNow();
   if (!retention_ran_ || now - last_retention_ >= std::chrono::hours(1)) {
@@ -211,6 +281,11 @@ Response ApiApp::MetricsText(const Request&) {
 }
 
 Response ApiApp::SessionCreate(const Request& req) {
+  // Before looking at the token, so a guesser learns nothing while limited.
+  if (auto limited = CheckRateLimit(signin_limiter_.get(), req, "sign-in")) {
+    metrics_.Inc("vigil_rate_limited_total");
+    return *limited;
+  }
   VIGIL_ASSIGN_OR_RETURN_RESPONSE(Json body, ParseJsonBody(req));
   auto token = GetString(body, "token");
   if (!token.ok()) return StatusResponse(token.status());

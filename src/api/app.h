@@ -20,9 +20,11 @@
 #include "api/face_service.h"
 #include "api/http_types.h"
 #include "api/live_hub.h"
+#include "api/rate_limit.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "api/static_files.h"
+#include "api/stream_hub.h"
 #include "api/auth.h"
 #include "api/worker_hub.h"
 #include "core/clock.h"
@@ -50,6 +52,15 @@ class ApiApp {
   std::optional<Response> CheckWorkerUpgrade(const Request& req) const;
   std::optional<Response> CheckLiveUpgrade(const Request& req) const;
 
+  // Live MJPEG (`GET /api/v1/cameras/{id}/stream.mjpeg`), which the server
+  // serves itself because the response stays open. IsMjpegRequest: whether
+  // `req` is one. OpenMjpeg: authenticates and validates it, then joins
+  // `viewer` to the camera's stream; nullopt with `*token` set when joined
+  // (the caller writes the multipart header and must Leave the token when
+  // the response ends), else the refusal to send (401, 404, 400, 409, 503).
+  bool IsMjpegRequest(const Request& req) const;
+  std::optional<Response> OpenMjpeg(Request req, std::weak_ptr<StreamViewer> viewer, StreamHub::Token* token);
+
   // Periodic work: heartbeat timeouts (every call), retention (hourly).
   void Tick();
   // Deletes snapshots older than the retention period; returns how many.
@@ -57,6 +68,7 @@ class ApiApp {
 
   WorkerHub& hub() { return *hub_; }
   LiveHub& live() { return live_; }
+  StreamHub& streams() { return *streams_; }
   Metrics& metrics() { return metrics_; }
   storage::Repository& repo() { return *repo_; }
   const ApiConfig& config() const { return config_; }
@@ -87,6 +99,7 @@ class ApiApp {
   Response CamerasUpdate(const Request& req);
   Response CamerasDelete(const Request& req);
   Response CamerasStream(const Request& req);
+  Response CamerasStreamMjpeg(const Request& req);
   Response WorkersList(const Request& req);
   Response WorkersGet(const Request& req);
   Response StaffList(const Request& req);
@@ -97,6 +110,7 @@ class ApiApp {
   Response StaffFacesList(const Request& req);
   Response StaffFacesEnroll(const Request& req);
   Response StaffFacesDelete(const Request& req);
+  Response StaffFaceImage(const Request& req);
   Response CustomersList(const Request& req);
   Response CustomersGet(const Request& req);
   Response CustomersUpdate(const Request& req);
@@ -112,6 +126,11 @@ class ApiApp {
   Json WorkerJson(const storage::Worker& w, const std::vector<storage::Camera>& cameras) const;
   void GalleryChangedForStaff(const std::string& staff_id);
   double CustomerThreshold() const;
+  // Checks for a live view of req.Param("id"): an error response, or nullopt
+  // with the camera's worker and the viewer's stream parameters.
+  std::optional<Response> StreamPreflight(const Request& req, std::string* worker_id, StreamParams* params);
+  // Ends live views whose camera was deleted, disabled or moved (Tick).
+  void SweepStreams();
   void RemoveDataFile(const std::string& relative_path) const;
 
   ApiConfig config_;
@@ -120,12 +139,16 @@ class ApiApp {
   std::string admin_token_;
   std::string worker_key_;
   std::unique_ptr<Authenticator> auth_;
+  // Per-client-IP limits on sign-in and /recognize (rate_limit.h).
+  std::unique_ptr<RateLimiter> signin_limiter_;
+  std::unique_ptr<RateLimiter> recognize_limiter_;
   storage::RepositoryPtr repo_;
   CustomerIndex customers_;
   StaffIndex staff_index_;
   std::unique_ptr<storage::EventIngestor> ingestor_;
   std::unique_ptr<WorkerHub> hub_;
   LiveHub live_;
+  std::unique_ptr<StreamHub> streams_;
   FaceServicePtr faces_;
   Router router_;
   std::unique_ptr<StaticFiles> static_files_;

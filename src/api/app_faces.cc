@@ -77,6 +77,10 @@ Response ApiApp::StaffFacesEnroll(const Request& req) {
 }
 
 Response ApiApp::Recognize(const Request& req) {
+  if (auto limited = CheckRateLimit(recognize_limiter_.get(), req, "recognize")) {
+    metrics_.Inc("vigil_rate_limited_total");
+    return *limited;
+  }
   if (SniffImageType(req.body) == ImageType::kUnknown) return NotAnImage();
   auto analyzed = faces_->Analyze(req.body);
   if (!analyzed.ok()) return FaceError(analyzed.status());

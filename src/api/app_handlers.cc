@@ -1,5 +1,6 @@
 // REST resources of ApiApp: route table, sites, cameras, workers, staff,
 // customers, visits, events, reports, snapshots and the OpenAPI document.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -120,6 +121,7 @@ void ApiApp::AddRoutes() {
   r.Add("PUT", "/api/v1/cameras/{id}", h(&ApiApp::CamerasUpdate));
   r.Add("DELETE", "/api/v1/cameras/{id}", h(&ApiApp::CamerasDelete));
   r.Add("POST", "/api/v1/cameras/{id}/stream", h(&ApiApp::CamerasStream));
+  r.Add("GET", "/api/v1/cameras/{id}/stream.mjpeg", h(&ApiApp::CamerasStreamMjpeg));
   r.Add("GET", "/api/v1/workers", h(&ApiApp::WorkersList));
   r.Add("GET", "/api/v1/workers/{id}", h(&ApiApp::WorkersGet));
   r.Add("GET", "/api/v1/staff", h(&ApiApp::StaffList));
@@ -131,6 +133,7 @@ void ApiApp::AddRoutes() {
   r.Add("GET", "/api/v1/staff/{id}/faces", h(&ApiApp::StaffFacesList));
   r.Add("POST", "/api/v1/staff/{id}/faces", h(&ApiApp::StaffFacesEnroll));
   r.Add("DELETE", "/api/v1/staff/{id}/faces/{face_id}", h(&ApiApp::StaffFacesDelete));
+  r.Add("GET", "/api/v1/staff/{id}/faces/{face_id}/image", h(&ApiApp::StaffFaceImage));
   r.Add("GET", "/api/v1/customers", h(&ApiApp::CustomersList));
   r.Add("GET", "/api/v1/customers/{id}", h(&ApiApp::CustomersGet));
   r.Add("PATCH", "/api/v1/customers/{id}", h(&ApiApp::CustomersUpdate));
@@ -298,6 +301,42 @@ Response ApiApp::CamerasStream(const Request& req) {
   return JsonResponse(202, {{"camera_id", cam.id}, {"worker_id", *cam.worker_id}, {"command", cmd.command}});
 }
 
+std::optional<Response> ApiApp::StreamPreflight(const Request& req, std::string* worker_id, StreamParams* params) {
+  auto number = [&](const char* name, double lo, double hi, double fallback, const char* range) -> Result<double> {
+    auto v = req.Query(name);
+    if (!v || v->empty()) return fallback;
+    char* end = nullptr;
+    double d = std::strtod(v->c_str(), &end);
+    if (end != v->c_str() + v->size() || !(d >= lo && d <= hi)) {
+      return InvalidArgument(std::string(name) + " must be a number " + range);
+    }
+    return d;
+  };
+  auto fps = number("fps", 0.1, 30, 5, "from 0.1 to 30");
+  if (!fps.ok()) return StatusResponse(fps.status());
+  auto width = number("max_width", 16, 4096, 640, "from 16 to 4096");
+  if (!width.ok()) return StatusResponse(width.status());
+  params->fps = *fps;
+  params->max_width = static_cast<int64_t>(*width);
+  auto cam = repo_->GetCamera(req.Param("id"));
+  if (!cam.ok()) return StatusResponse(cam.status());
+  if (!cam->enabled) return ErrorResponse(409, "camera_not_running", "the camera is disabled");
+  if (!cam->worker_id || !hub_->IsOnline(*cam->worker_id)) {
+    return ErrorResponse(409, "camera_not_running", "no online worker runs this camera");
+  }
+  *worker_id = *cam->worker_id;
+  return std::nullopt;
+}
+
+Response ApiApp::CamerasStreamMjpeg(const Request& req) {
+  // Only reached without the network server (ApiApp::Handle in tests, or a
+  // transport that cannot hold a response open): the checks still answer.
+  std::string worker_id;
+  StreamParams params;
+  if (auto refusal = StreamPreflight(req, &worker_id, &params)) return *refusal;
+  return ErrorResponse(501, "not_implemented", "the MJPEG stream is served only by the network server");
+}
+
 // ---- workers -------------------------------------------------------------------
 
 Json ApiApp::WorkerJson(const storage::Worker& w, const std::vector<storage::Camera>& cameras) const {
@@ -412,6 +451,30 @@ Response ApiApp::StaffFacesDelete(const Request& req) {
   staff_index_.RemoveFace(it->id);
   hub_->PublishGalleryDelta(it->model, {}, {it->id});
   return NoContent();
+}
+
+Response ApiApp::StaffFaceImage(const Request& req) {
+  VIGIL_ASSIGN_OR_RETURN_RESPONSE(auto faces, repo_->ListStaffFaces(req.Param("id")));
+  auto it = std::find_if(faces.begin(), faces.end(), [&](const auto& f) { return f.id == req.Param("face_id"); });
+  if (it == faces.end()) return ErrorResponse(404, "not_found", "staff member has no such face");
+  const std::string& rel = it->photo_path;
+  if (rel.empty() || rel[0] == '/' || rel.find("..") != std::string::npos) {
+    return ErrorResponse(404, "not_found", "the enrolment photo of this face was not kept");
+  }
+  std::ifstream in(fs::path(config_.data_dir) / rel, std::ios::binary);
+  if (!in) return ErrorResponse(404, "not_found", "the enrolment photo of this face is missing");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  Response r;
+  r.body = ss.str();
+  // The stored bytes decide the type: enrolment accepts only JPEG and PNG.
+  switch (SniffImageType(r.body)) {
+    case ImageType::kJpeg: r.content_type = "image/jpeg"; break;
+    case ImageType::kPng: r.content_type = "image/png"; break;
+    default: return ErrorResponse(404, "not_found", "the enrolment photo of this face is unreadable");
+  }
+  r.headers.emplace_back("Cache-Control", "private, max-age=86400");
+  return r;
 }
 
 void ApiApp::GalleryChangedForStaff(const std::string& staff_id) {
@@ -612,6 +675,8 @@ Response ApiApp::OpenApi(const Request&) {
       {"PUT /api/v1/cameras/{id}", "Update a camera"},
       {"DELETE /api/v1/cameras/{id}", "Delete a camera"},
       {"POST /api/v1/cameras/{id}/stream", "Start or stop a live view {action: start|stop, fps?, max_width?}"},
+      {"GET /api/v1/cameras/{id}/stream.mjpeg",
+       "Live view: multipart/x-mixed-replace JPEG parts with X-Vigil-Meta track boxes (fps?, max_width?)"},
       {"GET /api/v1/workers", "List workers with status, cameras and stats"},
       {"GET /api/v1/workers/{id}", "Get a worker"},
       {"GET /api/v1/staff", "List staff"},
@@ -623,6 +688,7 @@ Response ApiApp::OpenApi(const Request&) {
       {"GET /api/v1/staff/{id}/faces", "List enrolled faces"},
       {"POST /api/v1/staff/{id}/faces", "Enroll a JPEG/PNG photo with exactly one face (422 otherwise)"},
       {"DELETE /api/v1/staff/{id}/faces/{face_id}", "Remove an enrolled face"},
+      {"GET /api/v1/staff/{id}/faces/{face_id}/image", "The kept enrolment photo (image/jpeg or image/png)"},
       {"GET /api/v1/customers", "List/search customers (q, limit, cursor)"},
       {"GET /api/v1/customers/{id}", "Get a customer"},
       {"PATCH /api/v1/customers/{id}", "Rename a customer {name: string|null}"},

@@ -1,5 +1,6 @@
 #include "api/face_service.h"
 
+#include <cstdint>
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/logging.h"
@@ -19,14 +20,73 @@ ImageType SniffImageType(std::string_view b) {
 
 namespace {
 
+// Decoding allocates width x height x 3 bytes before reading any pixel data,
+// and detection pads the image further, so an upload of a few hundred bytes
+// claiming 30000 x 30000 pixels would make the server allocate gigabytes
+// (found by fuzz/fuzz_http). The header's size is checked first; the side is
+// bounded too because the padding grows with the longer side.
+constexpr int64_t kMaxImagePixels = 40'000'000;
+constexpr int64_t kMaxImageSide = 10'000;
+
+uint32_t BigEndian(std::string_view b, size_t at, size_t bytes) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+  return v;
+}
+
+// True when a frame header of the JPEG/PNG claims more than the limits.
+// Without a readable header the decoder rejects the image itself.
+bool ClaimsTooLarge(std::string_view b, ImageType type) {
+  auto too_large = [](int64_t w, int64_t h) {
+    return w > kMaxImageSide || h > kMaxImageSide || w * h > kMaxImagePixels;
+  };
+  if (type == ImageType::kPng) {
+    // Signature, then the IHDR chunk: length, "IHDR", width, height.
+    if (b.size() < 24 || b.substr(12, 4) != "IHDR") return false;
+    return too_large(BigEndian(b, 16, 4), BigEndian(b, 20, 4));
+  }
+  // JPEG: walk the marker segments up to the start of scan; every SOFn
+  // (C0-CF except DHT C4, JPG C8, DAC CC) carries height and width. Stray
+  // bytes between segments are skipped, as libjpeg skips them.
+  size_t pos = 2;
+  while (pos + 4 <= b.size()) {
+    auto marker = static_cast<unsigned char>(b[pos + 1]);
+    if (static_cast<unsigned char>(b[pos]) != 0xFF || marker == 0xFF) {  // stray or fill byte
+      ++pos;
+      continue;
+    }
+    if (marker == 0x00) {  // not a marker
+      pos += 2;
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) break;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {  // no length
+      pos += 2;
+      continue;
+    }
+    uint32_t len = BigEndian(b, pos + 2, 2);
+    bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (sof && len >= 7 && pos + 9 <= b.size() && too_large(BigEndian(b, pos + 7, 2), BigEndian(b, pos + 5, 2))) {
+      return true;
+    }
+    if (len < 2) break;
+    pos += 2 + len;
+  }
+  return false;
+}
+
 class PipelineFaceService final : public FaceService {
  public:
   PipelineFaceService(vision::FaceDetectorPtr det, vision::FaceEmbedderPtr emb)
       : det_(std::move(det)), emb_(std::move(emb)) {}
 
   Result<std::vector<AnalyzedFace>> Analyze(std::string_view image) override {
-    if (SniffImageType(image) == ImageType::kUnknown) {
+    ImageType type = SniffImageType(image);
+    if (type == ImageType::kUnknown) {
       return InvalidArgument("the body is not a JPEG or PNG image");
+    }
+    if (ClaimsTooLarge(image, type)) {
+      return InvalidArgument("the image is too large: at most 10000 pixels a side and 40 megapixels");
     }
     cv::Mat bgr;
     try {
@@ -93,7 +153,7 @@ FaceServicePtr CreateFaceService(const ApiConfig& config) {
   if (!registry.ok()) {
     return std::make_unique<UnavailableFaceService>("face models unreadable: " + registry.status().message());
   }
-  auto det = vision::CreateFaceDetector(config.detector_type, *registry, 0.7f);
+  auto det = vision::CreateFaceDetector(config.detector_type, *registry, std::nullopt);
   if (!det.ok()) {
     log->warn("face pipeline unavailable: {}", det.status().message());
     return std::make_unique<UnavailableFaceService>("no face detector available: " + det.status().message());

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "api/beast.h"
 #include "core/clock.h"
+#include "core/json_util.h"
 #include "core/uuid.h"
 #include "protocol/codec.h"
 
@@ -51,8 +53,12 @@ namespace {
 struct Shared {
   std::mutex mu;
   std::vector<double> latencies_ms;
+  std::vector<std::string> acked_ids;  // under mu, when collecting
+  bool collect_ids = false;
   std::atomic<int64_t> sent{0};
   std::atomic<int64_t> acked{0};
+  std::atomic<int64_t> resent{0};
+  std::atomic<int64_t> reconnects{0};
   std::atomic<int> connected{0};
   std::atomic<int> finished{0};
   SteadyTime first_send{};
@@ -60,12 +66,18 @@ struct Shared {
   std::vector<std::vector<float>> people;
 };
 
+using WsStream = websocket::stream<beast::tcp_stream>;
+
+// One simulated worker. Everything runs on its strand. Each connection
+// attempt gets a generation number; completions of an older connection are
+// ignored, and the old stream is kept alive by its handlers until they run.
 class SimWorker : public std::enable_shared_from_this<SimWorker> {
  public:
   SimWorker(asio::io_context& ioc, const LoadOptions& o, Shared& shared, int index, SteadyTime stop_at)
-      : resolver_(asio::make_strand(ioc)),
-        ws_(resolver_.get_executor()),
-        timer_(resolver_.get_executor()),
+      : strand_(asio::make_strand(ioc)),
+        resolver_(strand_),
+        timer_(strand_),
+        retry_timer_(strand_),
         o_(o),
         shared_(shared),
         stop_at_(stop_at),
@@ -76,36 +88,81 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
   }
 
   void Start() {
-    resolver_.async_resolve(o_.host, std::to_string(o_.port),
-                            beast::bind_front_handler(&SimWorker::OnResolve, shared_from_this()));
+    asio::post(strand_, [self = shared_from_this()] { self->Connect(); });
   }
 
+  // Called after the io_context stopped: what was never acknowledged.
+  int64_t unacked() const { return static_cast<int64_t>(pending_.size()); }
+
  private:
-  void Fail() {
+  struct Pending {
+    std::string id;
+    std::string text;  // the encoded event, re-sent unchanged
+    SteadyTime first_sent{};
+    bool transmitted = false;
+  };
+
+  void Connect() {
     if (done_) return;
-    done_ = true;
-    ++shared_.finished;
+    ++gen_;
+    ws_ = std::make_shared<WsStream>(strand_);
+    resolver_.async_resolve(o_.host, std::to_string(o_.port),
+                            [self = shared_from_this(), g = gen_](beast::error_code ec, tcp::resolver::results_type r) {
+                              self->OnResolve(g, ec, r);
+                            });
   }
-  void OnResolve(beast::error_code ec, tcp::resolver::results_type results) {
-    if (ec) return Fail();
-    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(10));
-    beast::get_lowest_layer(ws_).async_connect(results,
-                                               beast::bind_front_handler(&SimWorker::OnConnect, shared_from_this()));
+
+  // The connection is gone (or never came up).
+  void Lost() {
+    if (done_) return;
+    if (!o_.reconnect) {
+      done_ = true;
+      ++shared_.finished;
+      return;
+    }
+    bool was_open = open_;
+    open_ = false;
+    ++gen_;  // late completions of this connection are ignored from now on
+    queue_.clear();
+    if (ws_) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(*ws_).socket().close(ignored);
+    }
+    if (was_open) backoff_ms_ = 100;
+    retry_timer_.expires_after(std::chrono::milliseconds(backoff_ms_));
+    backoff_ms_ = std::min(1000, backoff_ms_ * 2);
+    retry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->Connect();
+    });
   }
-  void OnConnect(beast::error_code ec, tcp::resolver::results_type::endpoint_type) {
-    if (ec) return Fail();
-    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
-    beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-    ws_.set_option(websocket::stream_base::decorator([key = o_.worker_key](websocket::request_type& req) {
+
+  void OnResolve(uint64_t g, beast::error_code ec, tcp::resolver::results_type results) {
+    if (g != gen_) return;
+    if (ec) return Lost();
+    auto ws = ws_;
+    beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(10));
+    beast::get_lowest_layer(*ws).async_connect(
+        results, [self = shared_from_this(), ws, g](beast::error_code ec2, tcp::endpoint) { self->OnConnect(g, ec2); });
+  }
+
+  void OnConnect(uint64_t g, beast::error_code ec) {
+    if (g != gen_) return;
+    if (ec) return Lost();
+    auto ws = ws_;
+    beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true));
+    beast::get_lowest_layer(*ws).expires_never();
+    ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ws->set_option(websocket::stream_base::decorator([key = o_.worker_key](websocket::request_type& req) {
       req.set(http::field::authorization, "Bearer " + key);
     }));
-    ws_.read_message_max(16 << 20);
-    ws_.async_handshake(o_.host + ":" + std::to_string(o_.port), "/ws/worker",
-                        beast::bind_front_handler(&SimWorker::OnHandshake, shared_from_this()));
+    ws->read_message_max(16 << 20);
+    ws->async_handshake(o_.host + ":" + std::to_string(o_.port), "/ws/worker",
+                        [self = shared_from_this(), ws, g](beast::error_code ec2) { self->OnHandshake(g, ec2); });
   }
-  void OnHandshake(beast::error_code ec) {
-    if (ec) return Fail();
+
+  void OnHandshake(uint64_t g, beast::error_code ec) {
+    if (g != gen_) return;
+    if (ec) return Lost();
     protocol::Hello h;
     h.worker_id = worker_id_;
     h.host = "loadgen";
@@ -113,41 +170,75 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
     h.version = "loadgen";
     h.capabilities = {"mock", "mock", {"loadgen-128"}, 1};
     h.cameras = {{camera_id_, "loadgen camera", "mock://" + worker_id_}};
-    Write(protocol::Encode(h));
+    Write(std::make_shared<std::string>(protocol::Encode(h)));
     DoRead();
   }
-  void DoRead() { ws_.async_read(buffer_, beast::bind_front_handler(&SimWorker::OnRead, shared_from_this())); }
-  void OnRead(beast::error_code ec, size_t) {
-    if (ec) return Fail();
+
+  void DoRead() {
+    auto ws = ws_;
+    ws->async_read(buffer_, [self = shared_from_this(), ws, g = gen_](beast::error_code ec, size_t) {
+      self->OnRead(g, ec);
+    });
+  }
+
+  void OnRead(uint64_t g, beast::error_code ec) {
+    if (g != gen_) return;
+    if (ec) {
+      buffer_.consume(buffer_.size());
+      return Lost();
+    }
     auto j = ParseJson(beast::buffers_to_string(buffer_.data()));
     buffer_.consume(buffer_.size());
     if (j.ok()) {
       std::string type = j->value("type", "");
-      if (type == "welcome" && !welcomed_) {
-        welcomed_ = true;
-        ++shared_.connected;
-        last_tick_ = std::chrono::steady_clock::now();
-        Tick();
-      } else if (type == "ack" && j->contains("event_ids")) {
-        auto now = std::chrono::steady_clock::now();
-        std::vector<double> lat;
-        for (const auto& id : (*j)["event_ids"]) {
-          auto it = pending_.find(id.get<std::string>());
-          if (it == pending_.end()) continue;
-          lat.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
-          pending_.erase(it);
-        }
-        shared_.acked += static_cast<int64_t>(lat.size());
-        std::lock_guard lock(shared_.mu);
-        shared_.latencies_ms.insert(shared_.latencies_ms.end(), lat.begin(), lat.end());
-        shared_.last_ack = std::max(shared_.last_ack, now);
-      } else if (type == "error") {
-        // Counted by the caller through the missing acks.
-      }
+      if (type == "welcome" && !open_) OnWelcome();
+      else if (type == "ack" && j->contains("event_ids")) OnAck((*j)["event_ids"]);
+      // "error" frames are counted by the caller through the missing acks.
     }
     if (sending_done_ && pending_.empty()) return Finish();
     DoRead();
   }
+
+  void OnWelcome() {
+    open_ = true;
+    if (!welcomed_once_) {
+      welcomed_once_ = true;
+      ++shared_.connected;
+      last_tick_ = std::chrono::steady_clock::now();
+      Tick();
+      return;
+    }
+    // A reconnect: everything unacknowledged goes out again, oldest first,
+    // with its original event id (the API stores each id once).
+    ++shared_.reconnects;
+    for (auto& [seq, p] : pending_) {
+      if (p.transmitted) ++shared_.resent;
+      p.transmitted = true;
+      Write(std::make_shared<std::string>(p.text));
+    }
+  }
+
+  void OnAck(const Json& ids) {
+    auto now = std::chrono::steady_clock::now();
+    std::vector<double> lat;
+    std::vector<std::string> acked;
+    for (const auto& id : ids) {
+      if (!id.is_string()) continue;
+      auto it = by_id_.find(id.get<std::string>());
+      if (it == by_id_.end()) continue;  // a duplicate ack of an event already counted
+      auto p = pending_.find(it->second);
+      lat.push_back(std::chrono::duration<double, std::milli>(now - p->second.first_sent).count());
+      if (shared_.collect_ids) acked.push_back(std::move(p->second.id));
+      pending_.erase(p);
+      by_id_.erase(it);
+    }
+    shared_.acked += static_cast<int64_t>(lat.size());
+    std::lock_guard lock(shared_.mu);
+    shared_.latencies_ms.insert(shared_.latencies_ms.end(), lat.begin(), lat.end());
+    for (auto& id : acked) shared_.acked_ids.push_back(std::move(id));
+    shared_.last_ack = std::max(shared_.last_ack, now);
+  }
+
   void Tick() {
     auto now = std::chrono::steady_clock::now();
     if (now >= stop_at_) {
@@ -159,14 +250,17 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
     last_tick_ = now;
     while (credit_ >= 1) {
       credit_ -= 1;
-      SendEvent(now);
+      NewEvent(now);
     }
     timer_.expires_after(std::chrono::milliseconds(5));
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->Tick();
     });
   }
-  void SendEvent(SteadyTime now) {
+
+  // Generates one event; it is sent now when connected, else after the
+  // next welcome (like a real worker spooling while the API is away).
+  void NewEvent(SteadyTime now) {
     protocol::Event e;
     e.event_id = NewUuid();
     e.worker_id = worker_id_;
@@ -179,37 +273,55 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
     e.model = "loadgen-128";
     const auto& base = shared_.people[std::uniform_int_distribution<size_t>(0, shared_.people.size() - 1)(rng_)];
     e.embedding = base;
-    pending_[e.event_id] = now;
+    uint64_t seq = ++seq_;
+    Pending& p = pending_[seq];
+    p.id = e.event_id;
+    p.text = protocol::Encode(e);
+    p.first_sent = now;
+    by_id_[p.id] = seq;
     {
       std::lock_guard lock(shared_.mu);
       if (shared_.first_send == SteadyTime{}) shared_.first_send = now;
     }
     ++shared_.sent;
-    Write(protocol::Encode(e));
+    if (open_) {
+      p.transmitted = true;
+      Write(std::make_shared<std::string>(p.text));
+    }
   }
-  void Write(std::string text) {
-    queue_.push_back(std::make_shared<std::string>(std::move(text)));
+
+  void Write(std::shared_ptr<std::string> text) {
+    queue_.push_back(std::move(text));
     if (queue_.size() == 1) DoWrite();
   }
+
   void DoWrite() {
-    ws_.text(true);
-    ws_.async_write(asio::buffer(*queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->Fail();
+    auto ws = ws_;
+    auto text = queue_.front();
+    ws->text(true);
+    ws->async_write(asio::buffer(*text), [self = shared_from_this(), ws, text, g = gen_](beast::error_code ec, size_t) {
+      if (g != self->gen_) return;
+      if (ec) return self->Lost();
       self->queue_.pop_front();
       if (!self->queue_.empty()) self->DoWrite();
     });
   }
+
   void Finish() {
     if (done_) return;
     done_ = true;
     ++shared_.finished;
     timer_.cancel();
-    ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {});
+    retry_timer_.cancel();
+    auto ws = ws_;
+    ws->async_close(websocket::close_code::normal, [self = shared_from_this(), ws](beast::error_code) {});
   }
 
+  asio::strand<asio::io_context::executor_type> strand_;
   tcp::resolver resolver_;
-  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<WsStream> ws_;
   asio::steady_timer timer_;
+  asio::steady_timer retry_timer_;
   beast::flat_buffer buffer_;
   const LoadOptions& o_;
   Shared& shared_;
@@ -219,8 +331,14 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
   double rate_ = 0, credit_ = 0;
   SteadyTime last_tick_{};
   int64_t track_ = 0;
-  bool welcomed_ = false, sending_done_ = false, done_ = false;
-  std::unordered_map<std::string, SteadyTime> pending_;
+  uint64_t gen_ = 0;
+  uint64_t seq_ = 0;
+  int backoff_ms_ = 100;
+  bool open_ = false;           // welcomed on the current connection
+  bool welcomed_once_ = false;  // sending has started
+  bool sending_done_ = false, done_ = false;
+  std::map<uint64_t, Pending> pending_;  // unacknowledged, by generation order
+  std::unordered_map<std::string, uint64_t> by_id_;
   std::deque<std::shared_ptr<std::string>> queue_;
 };
 
@@ -229,6 +347,7 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
 Result<LoadReport> RunLoad(const LoadOptions& o) {
   if (o.workers < 1 || o.rate <= 0 || o.duration_s <= 0) return InvalidArgument("workers, rate and duration must be > 0");
   Shared shared;
+  shared.collect_ids = o.collect_ids;
   std::mt19937 rng(42);
   std::normal_distribution<float> nd(0, 1);
   for (int p = 0; p < std::max(1, o.people); ++p) {
@@ -253,7 +372,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   auto guard = asio::make_work_guard(ioc);
   std::vector<std::thread> threads;
   for (int i = 0; i < std::max(1, o.threads); ++i) threads.emplace_back([&ioc] { ioc.run(); });
-  auto deadline = stop_at + std::chrono::seconds(10);
+  auto deadline = stop_at + std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, o.drain_s) * 1000));
   while (shared.finished.load() < o.workers && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -265,6 +384,11 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   r.workers_connected = shared.connected.load();
   r.events_sent = shared.sent.load();
   r.events_acked = shared.acked.load();
+  r.events_resent = shared.resent.load();
+  r.reconnects = shared.reconnects.load();
+  // The threads have stopped: the workers' state is safe to read here.
+  for (const auto& w : workers) r.events_unacked += w->unacked();
+  r.acked_ids = std::move(shared.acked_ids);
   if (shared.first_send != SteadyTime{} && shared.last_ack > shared.first_send) {
     r.seconds = std::chrono::duration<double>(shared.last_ack - shared.first_send).count();
     r.acked_per_second = r.events_acked / r.seconds;
@@ -276,6 +400,21 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
   r.p99_ms = pct(0.99);
   r.max_ms = lat.empty() ? 0 : lat.back();
   return r;
+}
+
+std::string LoadReportJson(const LoadReport& r) {
+  Json j = {{"workers_connected", r.workers_connected},
+            {"events_sent", r.events_sent},
+            {"events_acked", r.events_acked},
+            {"events_resent", r.events_resent},
+            {"events_unacked", r.events_unacked},
+            {"reconnects", r.reconnects},
+            {"seconds", r.seconds},
+            {"acked_per_second", r.acked_per_second},
+            {"p50_ms", r.p50_ms},
+            {"p99_ms", r.p99_ms},
+            {"max_ms", r.max_ms}};
+  return j.dump();
 }
 
 }  // namespace vigil::api

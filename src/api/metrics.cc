@@ -80,6 +80,12 @@ void Metrics::Observe(const std::string& histogram, double seconds) {
   ObserveInto(histograms_[histogram], seconds);
 }
 
+void Metrics::ObserveAll(const std::string& histogram, const std::vector<double>& seconds) {
+  std::lock_guard lock(mu_);
+  Histogram& h = histograms_[histogram];
+  for (double s : seconds) ObserveInto(h, s);
+}
+
 void Metrics::RenderHistogram(std::string& out, const std::string& name, const std::string& labels,
                               const Histogram& h) {
   const auto& b = Bounds();

@@ -31,6 +31,8 @@ class Metrics {
   void AddGauge(const std::string& name, const std::string& help, std::function<double()> read);
   // Observes a latency (seconds) in a named histogram (e.g. event ack latency).
   void Observe(const std::string& histogram, double seconds);
+  // Many observations under one lock (a committed batch of events).
+  void ObserveAll(const std::string& histogram, const std::vector<double>& seconds);
 
   // Prometheus text exposition format 0.0.4.
   std::string Render() const;

@@ -5,6 +5,8 @@
 // (one write in flight, bounded queue, slow consumers dropped). Handlers run
 // on a separate thread pool so a slow database call or face analysis never
 // stalls the I/O threads (API_THREADS). Beast stays inside server.cc.
+// With API_TLS_CERT/API_TLS_KEY the port speaks TLS only (HTTPS and WSS,
+// OpenSSL, TLS 1.2+); a plain-HTTP client gets one plain 400 and is closed.
 //
 // Shutdown (RequestStop, or SIGINT/SIGTERM in RunUntilSignal): stop
 // accepting, commit and ack queued events, close worker sockets with 1001

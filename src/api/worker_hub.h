@@ -68,8 +68,13 @@ struct HubOptions {
 
 // A live-feed message for browsers ({"type":"event"|"visit"|"worker", ...}).
 using LivePublisher = std::function<void(const Json&)>;
+// Whether anyone listens to the live feed now; when it says no, the hub skips
+// building the per-event live messages (they cost several µs per event).
+using LiveWanted = std::function<bool()>;
 // A live stream frame from a worker (issue #6): camera id, header, JPEG.
 using FrameSink = std::function<void(const std::string& camera_id, const Json& header, std::string_view jpeg)>;
+// A worker's live session ended (closed, timed out): its live streams are over.
+using WorkerGoneSink = std::function<void(const std::string& worker_id)>;
 
 class WorkerHub {
  public:
@@ -83,7 +88,9 @@ class WorkerHub {
 
   // Before Start.
   void SetLivePublisher(LivePublisher p) { live_ = std::move(p); }
+  void SetLiveWanted(LiveWanted w) { live_wanted_ = std::move(w); }
   void SetFrameSink(FrameSink s) { frame_sink_ = std::move(s); }
+  void SetWorkerGoneSink(WorkerGoneSink s) { worker_gone_ = std::move(s); }
 
   // Marks every stored worker offline (no session survives a restart),
   // creates the snapshot directory and starts the ingest thread.
@@ -157,7 +164,9 @@ class WorkerHub {
   Metrics& metrics_;
   HubOptions options_;
   LivePublisher live_;
+  LiveWanted live_wanted_;
   FrameSink frame_sink_;
+  WorkerGoneSink worker_gone_;
 
   mutable std::mutex mu_;  // sessions_, by_worker_, next_id_
   std::map<SessionId, Session> sessions_;

@@ -25,11 +25,6 @@ void AddApiCommand(CLI::App& app, CommandContext& ctx) {
       ctx.exit_code = 2;
       return;
     }
-    if (!cfg->tls_cert.empty()) {
-      PrintError("api", Unimplemented("API_TLS_CERT: TLS is not built in yet; terminate TLS at a reverse proxy"));
-      ctx.exit_code = 2;
-      return;
-    }
     auto server = api::ApiServer::Create(*cfg, SystemClock::Instance(), &std::cout);
     if (!server.ok()) {
       PrintError("api", server.status());

@@ -53,11 +53,13 @@ const std::vector<ConfigVar>& AllConfigVars() {
        "worker"},
       {"WORKER_ID", "", "this worker's id; empty: generated once and kept in VIGIL_STATE_DIR", "worker"},
       {"WORKER_FPS", "5", "frames per second processed per camera", "worker"},
-      {"CONFIDENCE_THRESHOLD", "0.7", "minimum detection score (0..1)", "worker"},
+      {"CONFIDENCE_THRESHOLD", "0.7",
+       "minimum detection score (0..1); not set: each detector's calibrated default (yunet 0.7, ssd 0.5)", "worker"},
       {"STAFF_MATCH_THRESHOLD", "", "cosine similarity for a staff match; empty: the embedding model's default",
        "worker"},
       {"VIGIL_STATE_DIR", "./data/worker", "worker state: generated id and per-worker event spool", "worker"},
-      {"CAMERA_URL", "", "a camera this worker brings itself (RTSP/HTTP URL, device index, file or folder)",
+      {"CAMERA_URL", "", "a camera this worker brings itself (RTSP/HTTP URL, device index, file or folder; "
+       "append ?loop=1 to a file or folder to replay it)",
        "worker"},
       {"WORKER_MAX_CAMERAS", "4", "most cameras the API may assign to this worker", "worker"},
       {"WORKER_SHUTDOWN_DEADLINE", "10s", "on SIGTERM, how long to keep flushing the spool before exiting",
@@ -85,6 +87,10 @@ const std::vector<ConfigVar>& AllConfigVars() {
       {"API_THREADS", "2", "I/O threads of the API server", "api"},
       {"API_TLS_CERT", "", "PEM certificate chain; with API_TLS_KEY the server speaks HTTPS/WSS", "api"},
       {"API_TLS_KEY", "", "PEM private key for API_TLS_CERT", "api"},
+      {"SIGNIN_RATE_LIMIT", "10/min", "sign-in attempts per client IP (N/s, N/min or N/h; 0: off); 429 beyond",
+       "api"},
+      {"RECOGNIZE_RATE_LIMIT", "60/min", "POST /api/v1/recognize calls per client IP (N/s, N/min, N/h; 0: off)",
+       "api"},
   };
   return vars;
 }
@@ -235,6 +241,24 @@ Result<std::chrono::milliseconds> ParseDurationVar(const std::string& name, cons
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
+Result<RateSpec> ParseRateVar(const std::string& name, const std::string& value) {
+  const std::string expected = "a rate such as 10/min, 5/s or 100/h, or 0 for no limit";
+  std::string t = Lower(Trim(value));
+  if (t == "0" || t == "off") return RateSpec{};
+  size_t slash = t.find('/');
+  if (slash == std::string::npos) return Bad(name, expected, value);
+  auto n = ParseIntVar(name, t.substr(0, slash), 0, 1'000'000);
+  if (!n.ok()) return Bad(name, expected, value);
+  std::string unit = Trim(t.substr(slash + 1));
+  double seconds = 0;
+  if (unit == "s" || unit == "sec") seconds = 1;
+  else if (unit == "m" || unit == "min") seconds = 60;
+  else if (unit == "h" || unit == "hour") seconds = 3600;
+  else return Bad(name, expected, value);
+  if (*n == 0) return RateSpec{};
+  return RateSpec{static_cast<double>(*n), static_cast<double>(*n) / seconds};
+}
+
 Result<int64_t> ParseBytesVar(const std::string& name, const std::string& value) {
   const std::string expected = "a size such as 1048576, 64KB, 256MB or 1GB";
   std::string t = Lower(Trim(value));
@@ -275,6 +299,10 @@ Result<WorkerConfig> BuildWorkerConfig(const ConfigSource& src) {
   VIGIL_ASSIGN_OR_RETURN(c.fps, ParseDoubleVar("WORKER_FPS", src.Get("WORKER_FPS"), 0.1, 120));
   VIGIL_ASSIGN_OR_RETURN(c.confidence_threshold,
                          ParseDoubleVar("CONFIDENCE_THRESHOLD", src.Get("CONFIDENCE_THRESHOLD"), 0, 1));
+  // Not set anywhere: the detector's own calibrated cut (docs/thresholds.md).
+  // SSD's scores run lower than YuNet's; at YuNet's 0.7 it misses faces.
+  c.confidence_threshold_set = src.Origin("CONFIDENCE_THRESHOLD") != "default";
+  if (!c.confidence_threshold_set && c.detector_type == "ssd") c.confidence_threshold = 0.5;
   if (src.IsSet("STAFF_MATCH_THRESHOLD")) {
     VIGIL_ASSIGN_OR_RETURN(double t,
                            ParseDoubleVar("STAFF_MATCH_THRESHOLD", src.Get("STAFF_MATCH_THRESHOLD"), -1, 1));
@@ -334,6 +362,13 @@ Result<ApiConfig> BuildApiConfig(const ConfigSource& src) {
   c.tls_key = src.Get("API_TLS_KEY");
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return InvalidArgument("API_TLS_CERT and API_TLS_KEY: expected both or neither to be set");
+  }
+  // Empty keeps the built-in default (the struct's), like an unset variable.
+  if (!src.Get("SIGNIN_RATE_LIMIT").empty()) {
+    VIGIL_ASSIGN_OR_RETURN(c.signin_rate, ParseRateVar("SIGNIN_RATE_LIMIT", src.Get("SIGNIN_RATE_LIMIT")));
+  }
+  if (!src.Get("RECOGNIZE_RATE_LIMIT").empty()) {
+    VIGIL_ASSIGN_OR_RETURN(c.recognize_rate, ParseRateVar("RECOGNIZE_RATE_LIMIT", src.Get("RECOGNIZE_RATE_LIMIT")));
   }
   c.models_dir = src.Get("VIGIL_MODELS_DIR");
   VIGIL_ASSIGN_OR_RETURN(c.detector_type, OneOf(src, "DETECTOR_TYPE", {"yunet", "ssd", "mock", "auto"}));

@@ -71,6 +71,16 @@ Result<std::chrono::milliseconds> ParseDurationVar(const std::string& name, cons
 // "1024", "64KB", "256MB", "1GB" (powers of 1024).
 Result<int64_t> ParseBytesVar(const std::string& name, const std::string& value);
 
+// A per-client rate limit: bursts of up to `burst` calls, refilled at
+// `per_second`. Disabled when either is 0.
+struct RateSpec {
+  double burst = 0;
+  double per_second = 0;
+  bool enabled() const { return burst > 0 && per_second > 0; }
+};
+// "N/s", "N/min" or "N/h" (N calls at once, N more per unit); "0" or "off": no limit.
+Result<RateSpec> ParseRateVar(const std::string& name, const std::string& value);
+
 struct WorkerConfig {
   std::string api_url;             // http(s)://host:port
   std::string worker_api_key;
@@ -79,6 +89,11 @@ struct WorkerConfig {
   std::string embedder_type;       // insightface|sface|faceapi|mock|auto
   double fps = 5;
   double confidence_threshold = 0.7;
+  // False when CONFIDENCE_THRESHOLD was not set (flag, env or .env): then
+  // confidence_threshold is the chosen detector's calibrated default (0.5 for
+  // ssd, else 0.7) and, for `auto`, vision::CreateFaceDetector with
+  // std::nullopt picks the default of whichever detector `auto` resolves to.
+  bool confidence_threshold_set = false;
   std::optional<double> staff_match_threshold;  // unset: the model's default
   bool mock_mode = false;
   std::string models_dir;
@@ -107,6 +122,8 @@ struct ApiConfig {
   int threads = 2;
   std::string tls_cert;
   std::string tls_key;
+  RateSpec signin_rate{10, 10.0 / 60};     // POST /api/v1/session per client IP
+  RateSpec recognize_rate{60, 60.0 / 60};  // POST /api/v1/recognize per client IP
   std::string models_dir;
   std::string detector_type;
   std::string embedder_type;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -70,6 +71,29 @@ struct HnswIndex::Impl {
         options(o),
         space(d),
         graph(&space, std::max<size_t>(o.initial_capacity, 1), o.m, o.ef_construction, o.seed) {
+    graph.setEf(o.ef_search);
+  }
+  // Loads a saved graph. hnswlib 0.6.2's loading constructor leaves
+  // num_deleted_ uninitialised before counting deleted nodes into it, so the
+  // empty constructor is used and the counter zeroed first. Throws what
+  // loadIndex throws (std::runtime_error for a truncated file).
+  //
+  // The empty constructor also leaves the pointers the destructor frees
+  // uninitialised, and loadIndex throws on a truncated file after it has read
+  // the element count: both are reset so that a failed load destroys cleanly
+  // (what a failure past the checks had allocated, only on out-of-memory, leaks).
+  Impl(size_t d, HnswOptions o, const std::string& path) : dim(d), options(o), space(d), graph(&space) {
+    graph.num_deleted_ = 0;
+    graph.cur_element_count = 0;
+    graph.data_level0_memory_ = nullptr;
+    graph.linkLists_ = nullptr;
+    graph.visited_list_pool_ = nullptr;
+    try {
+      graph.loadIndex(path, &space);
+    } catch (...) {
+      graph.cur_element_count = 0;
+      throw;
+    }
     graph.setEf(o.ef_search);
   }
 
@@ -250,6 +274,108 @@ Result<std::vector<Match>> HnswIndex::Search(std::span<const float> q, size_t k)
     return Internal(std::string("HNSW search failed: ") + e.what());
   }
   return out;
+}
+
+namespace {
+
+// The ".ids" sidecar: magic, dim, slot count, then per slot a live flag and
+// the length-prefixed id and owner. Host byte order: a cache, not an
+// interchange format.
+constexpr char kIdsMagic[8] = {'V', 'G', 'H', 'N', 'S', 'W', '1', '\n'};
+
+void PutU64(std::ofstream& out, uint64_t v) { out.write(reinterpret_cast<const char*>(&v), sizeof v); }
+bool GetU64(std::ifstream& in, uint64_t* v) { return static_cast<bool>(in.read(reinterpret_cast<char*>(v), sizeof *v)); }
+void PutString(std::ofstream& out, const std::string& s) {
+  PutU64(out, s.size());
+  out.write(s.data(), static_cast<std::streamsize>(s.size()));
+}
+bool GetString(std::ifstream& in, std::string* s, uint64_t limit) {
+  uint64_t n = 0;
+  if (!GetU64(in, &n) || n > limit) return false;
+  s->resize(n);
+  return static_cast<bool>(in.read(s->data(), static_cast<std::streamsize>(n)));
+}
+
+}  // namespace
+
+Status HnswIndex::Save(const std::string& path) const {
+  const Impl& s = *impl_;
+  try {
+    // saveIndex only reads the graph but is not declared const in hnswlib
+    // 0.6.2. It does not report write errors either: the checks below do.
+    const_cast<hnswlib::HierarchicalNSW<float>&>(s.graph).saveIndex(path);
+  } catch (const std::exception& e) {
+    return Internal("cannot save the HNSW graph to " + path + ": " + e.what());
+  }
+  std::ofstream out(path + ".ids", std::ios::binary | std::ios::trunc);
+  out.write(kIdsMagic, sizeof kIdsMagic);
+  PutU64(out, s.dim);
+  PutU64(out, s.slots.size());
+  for (const Impl::Slot& slot : s.slots) {
+    out.put(slot.live ? 1 : 0);
+    PutString(out, slot.id);
+    PutString(out, slot.owner);
+  }
+  out.close();
+  std::error_code ec;
+  if (!out || std::filesystem::file_size(path, ec) == 0 || ec) {
+    return Internal("cannot write the HNSW index files " + path + "[.ids]");
+  }
+  return Status::Ok();
+}
+
+Result<HnswIndex> HnswIndex::Load(const std::string& path, size_t dim, HnswOptions options) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || !std::filesystem::is_regular_file(path + ".ids", ec)) {
+    return NotFound("no saved HNSW index at " + path);
+  }
+  std::ifstream in(path + ".ids", std::ios::binary);
+  char magic[sizeof kIdsMagic] = {};
+  uint64_t saved_dim = 0, count = 0;
+  if (!in.read(magic, sizeof magic) || std::memcmp(magic, kIdsMagic, sizeof magic) != 0 || !GetU64(in, &saved_dim) ||
+      !GetU64(in, &count)) {
+    return DataLoss(path + ".ids: not a saved HNSW id table");
+  }
+  if (saved_dim != dim) {
+    return InvalidArgument(path + " holds " + std::to_string(saved_dim) + "-D vectors, expected " + std::to_string(dim));
+  }
+  const auto ids_size = std::filesystem::file_size(path + ".ids", ec);
+  if (ec || count > ids_size) return DataLoss(path + ".ids: truncated");
+  std::vector<Impl::Slot> slots(count);
+  for (Impl::Slot& slot : slots) {
+    const int live = in.get();
+    if (live != 0 && live != 1) return DataLoss(path + ".ids: truncated or corrupt");
+    slot.live = live == 1;
+    if (!GetString(in, &slot.id, ids_size) || !GetString(in, &slot.owner, ids_size)) {
+      return DataLoss(path + ".ids: truncated or corrupt");
+    }
+  }
+
+  HnswOptions tiny;  // replaced by the loaded graph just below
+  tiny.initial_capacity = 1;
+  HnswIndex index(dim, tiny);
+  try {
+    index.impl_ = std::make_unique<Impl>(dim, options, path);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhausted("out of memory loading the HNSW index " + path);
+  } catch (const std::exception& e) {
+    return DataLoss("cannot load the HNSW graph " + path + ": " + e.what());
+  }
+  Impl& s = *index.impl_;
+  if (s.graph.data_size_ != dim * sizeof(float) || s.graph.cur_element_count > count) {
+    return DataLoss(path + ": the graph and its id table disagree (" + std::to_string(s.graph.cur_element_count) +
+                    " nodes, " + std::to_string(count) + " ids)");
+  }
+  s.ef = options.ef_search;
+  s.slots = std::move(slots);
+  for (size_t label = 0; label < s.slots.size(); ++label) {
+    if (s.slots[label].live) {
+      if (!s.label_of.emplace(s.slots[label].id, label).second) return DataLoss(path + ".ids: duplicate id");
+    } else {
+      s.free_labels.push_back(label);
+    }
+  }
+  return index;
 }
 
 }  // namespace vigil::gallery

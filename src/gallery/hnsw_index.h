@@ -65,6 +65,15 @@ class HnswIndex {
   // Up to k approximate best matches by inner product, best first.
   Result<std::vector<Match>> Search(std::span<const float> q, size_t k) const;
 
+  // Persists the graph to `path` (hnswlib's format) and the ids and owners to
+  // `path` + ".ids", so a large graph need not be rebuilt (building 1M vectors
+  // takes an hour on a small machine). Internal when a file cannot be written.
+  Status Save(const std::string& path) const;
+  // Loads what Save wrote. `dim` must match the saved graph; M and
+  // ef_construction come from the file, ef_search from `options`. NotFound when
+  // the files are absent, DataLoss when they are truncated or inconsistent.
+  static Result<HnswIndex> Load(const std::string& path, size_t dim, HnswOptions options = {});
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

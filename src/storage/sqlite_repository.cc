@@ -754,15 +754,21 @@ class SqliteRepository final : public Repository {
 
   Status ExtendVisit(const std::string& visit_id, int64_t at, int64_t events) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
+    int64_t started_at = 0;
     {
+      // RETURNING (SQLite >= 3.35, PostgreSQL) saves a second statement per
+      // event in the usual case below.
       VIGIL_ASSIGN_OR_RETURN(
           auto q, db_->Prepare("UPDATE visits SET ended_at = MAX(ended_at, ?), event_count = event_count + ? "
-                               "WHERE id = ?"));
+                               "WHERE id = ? RETURNING started_at"));
       q->Bind(at).Bind(events).Bind(visit_id);
-      VIGIL_RETURN_IF_ERROR(RunExpectingRow(*q, "visit " + visit_id));
+      VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) return NotFound("visit " + visit_id + " does not exist");
+      started_at = q->Int(0);
     }
     // started_at moves only for a late event; a separate statement keeps the
     // three started_at indexes untouched in the usual case.
+    if (started_at <= at) return Status::Ok();
     VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare("UPDATE visits SET started_at = ? WHERE id = ? AND started_at > ?"));
     q->Bind(at).Bind(visit_id).Bind(at);
     return q->Run();

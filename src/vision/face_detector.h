@@ -1,7 +1,8 @@
 // Face detectors behind one interface.
 //
 //   yunet  cv::FaceDetectorYN on YuNet 2022mar (box + 5 landmarks); runs on a
-//          copy scaled so the long side is <= 640 px, boxes mapped back.
+//          copy scaled so the long side is <= 640 px (configurable), boxes
+//          mapped back.
 //   ssd    face-api's SSD MobileNetV1 converted to ONNX (box only).
 //   mock   finds exactly the synthetic faces drawn by mock_faces.h.
 //   auto   yunet when registered, else ssd.
@@ -12,7 +13,9 @@
 
 #include <memory>
 #include <opencv2/core/mat.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -39,9 +42,23 @@ using FaceDetectorPtr = std::unique_ptr<FaceDetector>;
 // FailedPrecondition with a hint to run `vigil models install` / `models add`.
 Result<FaceDetectorPtr> CreateFaceDetector(const std::string& type, const models::ModelRegistry& registry,
                                            float confidence_threshold);
+// The same with the threshold optional: std::nullopt uses the calibrated
+// default of the detector actually created (for `auto`, the one it resolves
+// to). Used when CONFIDENCE_THRESHOLD is not set (docs/thresholds.md).
+Result<FaceDetectorPtr> CreateFaceDetector(const std::string& type, const models::ModelRegistry& registry,
+                                           std::optional<float> confidence_threshold);
+
+// The calibrated detection threshold of a detector ("yunet", "ssd", "mock"):
+// the score cut that finds every face of the face-api demo photos and
+// nothing else (docs/thresholds.md). 0.7 for a name it does not know.
+float DefaultConfidenceThreshold(std::string_view detector);
 
 // Direct constructors from a model file (tests, benchmarks, `models add` probes).
-Result<FaceDetectorPtr> CreateYuNetDetector(const std::string& onnx_path, float confidence_threshold);
+// `max_side`: YuNet runs on the frame scaled down so its long side is at most
+// this many pixels (640: a 640x480 frame as is; 320: at 320x240, ~3.5x
+// cheaper but faces under ~40 px in the frame are lost; docs/performance-vision.md).
+Result<FaceDetectorPtr> CreateYuNetDetector(const std::string& onnx_path, float confidence_threshold,
+                                            int max_side = 640);
 // `anchors_path`: the 5118x4 float32 anchor file installed next to the SSD graph.
 Result<FaceDetectorPtr> CreateSsdDetector(const std::string& onnx_path, const std::string& anchors_path,
                                           float confidence_threshold);

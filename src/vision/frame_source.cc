@@ -43,17 +43,27 @@ cv::Mat ToBgr(const cv::Mat& m) {
   return out;
 }
 
-// OpenCV VideoCapture over a file, stream or device.
+// OpenCV VideoCapture over a file, stream or device. With `loop_path` set (a
+// file opened with ?loop=1) the end of the file reopens it from the start.
 class CaptureSource final : public FrameSource {
  public:
-  CaptureSource(std::unique_ptr<cv::VideoCapture> cap, std::string url, bool live, Clock& clock)
-      : cap_(std::move(cap)), url_(std::move(url)), live_(live), clock_(clock) {}
+  CaptureSource(std::unique_ptr<cv::VideoCapture> cap, std::string url, bool live, Clock& clock,
+                std::string loop_path = {})
+      : cap_(std::move(cap)), url_(std::move(url)), live_(live), clock_(clock), loop_path_(std::move(loop_path)) {}
 
   Result<Frame> Read() override {
     cv::Mat m;
     bool ok = false;
     try {
       ok = cap_->read(m);
+      // Reopening rather than seeking to frame 0: seeking is unreliable for
+      // some codecs and containers. A file that yields nothing even right
+      // after reopening is at its end for good (no endless empty loop).
+      if ((!ok || m.empty()) && !loop_path_.empty() && frames_this_pass_ > 0) {
+        frames_this_pass_ = 0;
+        cap_->release();
+        ok = cap_->open(loop_path_, cv::CAP_FFMPEG) && cap_->read(m);
+      }
     } catch (const cv::Exception& e) {
       return Unavailable("capture " + url_ + ": " + e.what());
     }
@@ -66,6 +76,7 @@ class CaptureSource final : public FrameSource {
     if (f.bgr.empty()) return Internal("capture " + url_ + ": unsupported pixel format");
     f.captured_unix_ms = clock_.NowUnixMs();
     f.seq = seq_++;
+    ++frames_this_pass_;
     return f;
   }
   std::string url() const override { return url_; }
@@ -76,16 +87,23 @@ class CaptureSource final : public FrameSource {
   std::string url_;
   bool live_;
   Clock& clock_;
+  std::string loop_path_;
   int64_t seq_ = 0;
+  int64_t frames_this_pass_ = 0;
 };
 
-// Images (a folder in name order, or one file), each read once.
+// Images (a folder in name order, or one file), each read once, or over and
+// over with `loop` (as long as at least one of them is readable).
 class ImageListSource final : public FrameSource {
  public:
-  ImageListSource(std::vector<fs::path> files, std::string url, Clock& clock)
-      : files_(std::move(files)), url_(std::move(url)), clock_(clock) {}
+  ImageListSource(std::vector<fs::path> files, std::string url, Clock& clock, bool loop = false)
+      : files_(std::move(files)), url_(std::move(url)), clock_(clock), loop_(loop) {}
 
   Result<Frame> Read() override {
+    if (loop_ && next_ >= files_.size() && frames_this_pass_ > 0) {
+      next_ = 0;
+      frames_this_pass_ = 0;
+    }
     while (next_ < files_.size()) {
       const fs::path& p = files_[next_++];
       cv::Mat m = cv::imread(p.string(), cv::IMREAD_COLOR);
@@ -98,6 +116,7 @@ class ImageListSource final : public FrameSource {
       f.bgr = std::move(m);
       f.captured_unix_ms = clock_.NowUnixMs();
       f.seq = seq_++;
+      ++frames_this_pass_;
       return f;
     }
     return NotFound("end of " + url_);
@@ -110,7 +129,9 @@ class ImageListSource final : public FrameSource {
   size_t next_ = 0;
   std::string url_;
   Clock& clock_;
+  bool loop_;
   int64_t seq_ = 0;
+  int64_t frames_this_pass_ = 0;
 };
 
 // mock://<name>: the synthetic scene, rendered at the clock's current time.
@@ -181,6 +202,39 @@ Result<FrameSourcePtr> OpenMock(const std::string& url, Clock& clock) {
       std::make_unique<MockSource>(url, name, static_cast<int>(w), static_cast<int>(h), params["fail_after"], clock));
 }
 
+// "path?loop=1": the options a file, folder or image source accepts. A path
+// that exists as written is taken literally (file names may contain '?').
+struct FileUrl {
+  std::string path;
+  bool loop = false;
+};
+
+Result<FileUrl> ParseFileUrl(const std::string& url) {
+  FileUrl out;
+  out.path = url.rfind("file://", 0) == 0 ? url.substr(7) : url;
+  std::error_code ec;
+  const auto q = out.path.rfind('?');
+  if (q == std::string::npos || fs::exists(out.path, ec)) return out;
+  const std::string query = out.path.substr(q + 1);
+  out.path.resize(q);
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    const std::string kv = query.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (kv.empty()) continue;
+    if (kv == "loop" || kv == "loop=1" || kv == "loop=true") {
+      out.loop = true;
+    } else if (kv == "loop=0" || kv == "loop=false") {
+      out.loop = false;
+    } else {
+      return InvalidArgument("file source: unknown parameter '" + kv + "' (expected loop=1 or loop=0)");
+    }
+  }
+  return out;
+}
+
 bool IsDeviceIndex(const std::string& s) {
   return !s.empty() && s.size() <= 3 &&
          std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
@@ -216,7 +270,8 @@ Result<FrameSourcePtr> OpenFrameSource(const std::string& url, Clock& clock) {
       }
       return FrameSourcePtr(std::make_unique<CaptureSource>(std::move(cap), masked, /*live=*/true, clock));
     }
-    const fs::path p(url.rfind("file://", 0) == 0 ? url.substr(7) : url);
+    VIGIL_ASSIGN_OR_RETURN(const FileUrl file, ParseFileUrl(url));
+    const fs::path p(file.path);
     std::error_code ec;
     if (!fs::exists(p, ec)) return NotFound("no such file or folder: " + p.string());
     if (fs::is_directory(p, ec)) {
@@ -227,17 +282,18 @@ Result<FrameSourcePtr> OpenFrameSource(const std::string& url, Clock& clock) {
       if (ec) return Unavailable("cannot list " + p.string() + ": " + ec.message());
       if (files.empty()) return NotFound("no images in folder " + p.string());
       std::sort(files.begin(), files.end());
-      return FrameSourcePtr(std::make_unique<ImageListSource>(std::move(files), url, clock));
+      return FrameSourcePtr(std::make_unique<ImageListSource>(std::move(files), url, clock, file.loop));
     }
     if (IsImageFile(p)) {
-      return FrameSourcePtr(std::make_unique<ImageListSource>(std::vector<fs::path>{p}, url, clock));
+      return FrameSourcePtr(std::make_unique<ImageListSource>(std::vector<fs::path>{p}, url, clock, file.loop));
     }
     auto cap = std::make_unique<cv::VideoCapture>();
     // FFmpeg only: other backends (GStreamer) print noise on corrupt files.
     if (!cap->open(p.string(), cv::CAP_FFMPEG) || !cap->isOpened()) {
       return InvalidArgument("cannot decode " + p.string() + " as video (unsupported or corrupt file)");
     }
-    return FrameSourcePtr(std::make_unique<CaptureSource>(std::move(cap), url, /*live=*/false, clock));
+    return FrameSourcePtr(std::make_unique<CaptureSource>(std::move(cap), url, /*live=*/false, clock,
+                                                          file.loop ? p.string() : std::string()));
   } catch (const cv::Exception& e) {
     return Unavailable("cannot open " + masked + ": " + e.what());
   } catch (const std::exception& e) {

@@ -7,10 +7,14 @@
 //   "/path/video.mp4"                                       video file
 //   "/path/folder"                                          images in name order
 //   "/path/photo.jpg"                                       one image
+//   any of the three above + "?loop=1"                      replayed from the start
+//                                                           at its end, forever
+//                                                           ("file://" prefix allowed)
 //   "mock://<name>[?fail_after=N&width=W&height=H]"          synthetic scene (mock_faces.h)
 //
 // Read() errors:
-//   NotFound     end of a finite source (file, folder, image): nothing more will come;
+//   NotFound     end of a finite source (file, folder, image): nothing more will come
+//                (never for ?loop=1, unless not a single frame can be read);
 //   Unavailable  a live source stopped delivering (camera unplugged, stream
 //                dropped); reopening later may succeed.
 // OpenFrameSource errors: NotFound for a path that does not exist,

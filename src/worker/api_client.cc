@@ -1,16 +1,19 @@
 #include "worker/api_client.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <atomic>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -63,11 +66,18 @@ Result<ApiEndpoint> ParseApiUrl(const std::string& api_url) {
 
 namespace {
 
+bool IsIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  (void)net::ip::make_address(host, ec);
+  return !ec;
+}
+
 struct SessionBase {
   virtual ~SessionBase() = default;
   virtual void Start() = 0;
   virtual void Send(bool binary, std::string data) = 0;
   virtual void Close(uint16_t code, const std::string& reason) = 0;
+  virtual void SetIdleTimeout(int64_t idle_timeout_ms) = 0;
 };
 
 }  // namespace
@@ -91,11 +101,17 @@ class ApiClient::Impl {
     if (ep_.tls) {
       boost::system::error_code ec;
       ssl_ctx_.set_verify_mode(ssl::verify_peer, ec);
+      if (ec) return Internal("TLS: cannot enable peer verification: " + ec.message());
+      SSL_CTX_set_min_proto_version(ssl_ctx_.native_handle(), TLS1_2_VERSION);
       if (!options_.ca_cert.empty()) {
         ssl_ctx_.load_verify_file(options_.ca_cert, ec);
-        if (ec) return FailedPrecondition("API_CA_CERT: cannot load " + options_.ca_cert + ": " + ec.message());
+        if (ec) {
+          return FailedPrecondition("API_CA_CERT: cannot load " + options_.ca_cert +
+                                    " as PEM certificates: " + ec.message());
+        }
       } else {
         ssl_ctx_.set_default_verify_paths(ec);
+        if (ec) return FailedPrecondition("TLS: cannot load the system CA store: " + ec.message());
       }
     }
     thread_ = std::thread([this] { ioc_.run(); });
@@ -147,6 +163,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (queue_.size() == 1) DoWrite();
   }
 
+  void SetIdleTimeout(int64_t idle_timeout_ms) override {
+    if (!open_ || finished_) return;  // Upgrade() reads the option for a connection not open yet
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::milliseconds(owner_->options_.connect_timeout_ms);
+    t.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+  }
+
   void Close(uint16_t code, const std::string& reason) override {
     if (finished_) return;
     if (!open_) {
@@ -155,10 +180,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     if (closing_) return;
     closing_ = true;
-    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason), [self = this->shared_from_this()](beast::error_code ec) {
-      if (ec) self->Finish(ec.message());
-      // Otherwise the pending read completes with `closed` and finishes.
-    });
+    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason),
+                    [self = this->shared_from_this()](beast::error_code ec) {
+                      if (ec) self->Finish(ec.message());
+                      // Otherwise the pending read completes with `closed` and finishes.
+                    });
   }
 
  private:
@@ -166,26 +192,58 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (ec) return Finish("resolve " + owner_->ep_.host + ": " + ec.message());
     auto& tcp_layer = beast::get_lowest_layer(ws_);
     tcp_layer.expires_after(std::chrono::milliseconds(owner_->options_.connect_timeout_ms));
-    tcp_layer.async_connect(results, [self = this->shared_from_this()](beast::error_code ec2,
-                                                                       const tcp::endpoint&) { self->OnConnect(ec2); });
+    tcp_layer.async_connect(results, [self = this->shared_from_this()](beast::error_code ec2, const tcp::endpoint&) {
+      self->OnConnect(ec2);
+    });
   }
 
   void OnConnect(beast::error_code ec) {
     if (ec) return Finish("connect " + owner_->ep_.host + ":" + owner_->ep_.port + ": " + ec.message());
     if constexpr (std::is_same_v<typename Ws::next_layer_type, beast::ssl_stream<beast::tcp_stream>>) {
       auto& tls = ws_.next_layer();
-      if (!SSL_set_tlsext_host_name(tls.native_handle(), owner_->ep_.host.c_str())) {
-        return Finish("TLS: cannot set SNI host name");
+      SSL* ssl_handle = tls.native_handle();
+      const std::string& host = owner_->ep_.host;
+      // OpenSSL checks the name itself (RFC 6125 rules, IP SANs for literal
+      // addresses), so a mismatch shows up as a verify result we can name.
+      bool named;
+      if (IsIpLiteral(host)) {
+        named = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), host.c_str()) == 1;
+      } else {
+        named = SSL_set_tlsext_host_name(ssl_handle, host.c_str()) == 1 && SSL_set1_host(ssl_handle, host.c_str()) == 1;
       }
-      tls.set_verify_callback(ssl::host_name_verification(owner_->ep_.host));
-      tls.async_handshake(ssl::stream_base::client,
-                          [self = this->shared_from_this()](beast::error_code ec2) {
-                            if (ec2) return self->Finish("TLS handshake: " + ec2.message());
-                            self->Upgrade();
-                          });
+      if (!named) return Finish("TLS: cannot set the expected host name '" + host + "'");
+      tls.async_handshake(ssl::stream_base::client, [self = this->shared_from_this()](beast::error_code ec2) {
+        if (ec2) return self->OnTlsError(ec2);
+        self->Upgrade();
+      });
     } else {
       Upgrade();
     }
+  }
+
+  // Separates a rejected certificate (permanent until someone fixes the
+  // configuration) from a transport failure during the handshake (retried).
+  void OnTlsError(beast::error_code ec) {
+    if constexpr (std::is_same_v<typename Ws::next_layer_type, beast::ssl_stream<beast::tcp_stream>>) {
+      long verify = SSL_get_verify_result(ws_.next_layer().native_handle());
+      bool ssl_error = ec.category() == net::error::get_ssl_category();
+      int reason = ssl_error ? ERR_GET_REASON(static_cast<unsigned long>(ec.value())) : 0;
+      if (verify != X509_V_OK || reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+        tls_verify_failed_ = true;
+        std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "certificate verify failed";
+        std::string hint = owner_->options_.ca_cert.empty()
+                               ? "if the API uses a private CA, set API_CA_CERT to that CA's PEM file"
+                               : "check that API_CA_CERT (" + owner_->options_.ca_cert +
+                                     ") holds the CA that signed the API's certificate";
+        return Finish("TLS: the API's certificate was rejected for host " + owner_->ep_.host + ": " + why + "; " +
+                      hint + ", and that the certificate names this host");
+      }
+      if (ssl_error && reason == SSL_R_WRONG_VERSION_NUMBER) {
+        return Finish("TLS handshake: " + ec.message() +
+                      " (is the API serving plain HTTP? then use http:// in API_URL)");
+      }
+    }
+    Finish("TLS handshake: " + ec.message());
   }
 
   void Upgrade() {
@@ -202,16 +260,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }));
     ws_.read_message_max(protocol::kMaxGalleryFrameBytes + 4096);
     std::string host = owner_->ep_.host + ":" + owner_->ep_.port;
-    ws_.async_handshake(res_, host, owner_->ep_.target, [self = this->shared_from_this()](beast::error_code ec) {
-      self->OnHandshake(ec);
-    });
+    ws_.async_handshake(res_, host, owner_->ep_.target,
+                        [self = this->shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
   }
 
   void OnHandshake(beast::error_code ec) {
     if (ec) {
       http_status_ = static_cast<int>(res_.result_int());
       if (ec == websocket::error::upgrade_declined && http_status_ != 0) {
-        return Finish("the API refused the WebSocket upgrade with HTTP " + std::to_string(http_status_));
+        std::string hint;
+        if (http_status_ == 400 && res_.body().find("speaks HTTPS") != std::string::npos) {
+          hint = " (the API speaks HTTPS: use https:// in API_URL)";
+        }
+        return Finish("the API refused the WebSocket upgrade with HTTP " + std::to_string(http_status_) + hint);
       }
       http_status_ = 0;
       return Finish("WebSocket handshake: " + ec.message());
@@ -248,9 +309,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void DoWrite() {
     auto& front = queue_.front();
     ws_.binary(front.first);
-    ws_.async_write(net::buffer(front.second), [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      self->OnWrite(ec);
-    });
+    ws_.async_write(net::buffer(front.second),
+                    [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(beast::error_code ec) {
@@ -274,6 +334,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     info.http_status = http_status_;
     info.close_code = close_code_;
     info.reason = reason;
+    info.tls_verify_failed = tls_verify_failed_;
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
     owner_->Finished(info);
@@ -290,6 +351,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool finished_ = false;
   int http_status_ = 0;
   int close_code_ = 0;
+  bool tls_verify_failed_ = false;
 };
 
 }  // namespace
@@ -298,8 +360,7 @@ void ApiClient::Impl::Connect() {
   net::post(ioc_, [this] {
     if (session_) return;
     if (ep_.tls) {
-      auto s = std::make_shared<Session<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>>(
-          this, ioc_, ssl_ctx_);
+      auto s = std::make_shared<Session<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>>(this, ioc_, ssl_ctx_);
       session_ = s;
     } else {
       session_ = std::make_shared<Session<websocket::stream<beast::tcp_stream>>>(this, ioc_);
@@ -324,8 +385,10 @@ bool ApiClient::SendText(std::string text) {
   if (!impl_->connected_) return false;
   impl_->queued_ += text.size();
   net::post(impl_->ioc_, [impl = impl_.get(), t = std::move(text)]() mutable {
-    if (impl->session_) impl->session_->Send(false, std::move(t));
-    else impl->queued_ -= std::min(impl->queued_.load(), t.size());
+    if (impl->session_)
+      impl->session_->Send(false, std::move(t));
+    else
+      impl->queued_ -= std::min(impl->queued_.load(), t.size());
   });
   return true;
 }
@@ -334,8 +397,10 @@ bool ApiClient::SendBinary(std::string data) {
   if (!impl_->connected_) return false;
   impl_->queued_ += data.size();
   net::post(impl_->ioc_, [impl = impl_.get(), d = std::move(data)]() mutable {
-    if (impl->session_) impl->session_->Send(true, std::move(d));
-    else impl->queued_ -= std::min(impl->queued_.load(), d.size());
+    if (impl->session_)
+      impl->session_->Send(true, std::move(d));
+    else
+      impl->queued_ -= std::min(impl->queued_.load(), d.size());
   });
   return true;
 }
@@ -343,6 +408,13 @@ bool ApiClient::SendBinary(std::string data) {
 void ApiClient::Close(uint16_t code, const std::string& reason) {
   net::post(impl_->ioc_, [impl = impl_.get(), code, reason] {
     if (impl->session_) impl->session_->Close(code, reason);
+  });
+}
+
+void ApiClient::SetIdleTimeout(int64_t idle_timeout_ms) {
+  net::post(impl_->ioc_, [impl = impl_.get(), idle_timeout_ms] {
+    impl->options_.idle_timeout_ms = idle_timeout_ms;  // options_ is read on the I/O thread only
+    if (impl->session_) impl->session_->SetIdleTimeout(idle_timeout_ms);
   });
 }
 

@@ -20,19 +20,23 @@
 namespace vigil::worker {
 
 struct ApiClientOptions {
-  std::string api_url;   // http(s)://host:port[/prefix]; ws(s)://…/ws/worker is derived
-  std::string api_key;   // sent as "Authorization: Bearer …"
-  std::string ca_cert;   // PEM file for wss:// with a private CA; empty: system store
+  std::string api_url;  // http(s)://host:port[/prefix]; ws(s)://…/ws/worker is derived
+  std::string api_key;  // sent as "Authorization: Bearer …"
+  std::string ca_cert;  // PEM file for wss:// with a private CA; empty: system store
   int64_t connect_timeout_ms = 10000;
   int64_t idle_timeout_ms = 30000;  // keep-alive pings; the link is dead after this much silence
 };
 
 // Why a connection ended (or never opened).
 struct CloseInfo {
-  bool opened = false;        // the WebSocket handshake had succeeded
-  int http_status = 0;        // the upgrade's HTTP status when it was refused (401, ...)
-  int close_code = 0;         // the peer's WebSocket close code, 0 if none
-  std::string reason;         // the peer's close reason or the network error
+  bool opened = false;  // the WebSocket handshake had succeeded
+  int http_status = 0;  // the upgrade's HTTP status when it was refused (401, ...)
+  int close_code = 0;   // the peer's WebSocket close code, 0 if none
+  std::string reason;   // the peer's close reason or the network error
+  // The API's TLS certificate was rejected (unknown CA, expired, wrong host
+  // name). Retrying cannot help: it is a configuration error, and `reason`
+  // says what OpenSSL objected to and what to set.
+  bool tls_verify_failed = false;
   bool auth_failed() const { return http_status == 401 || close_code == 4401; }
 };
 
@@ -56,6 +60,10 @@ class ApiClient {
   bool SendBinary(std::string data);
   // Starts a close handshake; on_close follows.
   void Close(uint16_t code, const std::string& reason);
+  // Changes the keep-alive idle timeout: for later connections, and for the
+  // open one from Beast's next timer round (at most half the old timeout).
+  // The worker calls it once the API's heartbeat interval is known.
+  void SetIdleTimeout(int64_t idle_timeout_ms);
   // Bytes queued for sending and not yet written.
   size_t queued_bytes() const;
   bool connected() const;

@@ -137,8 +137,14 @@ void CameraRunner::StopStream() { stream_on_ = false; }
 void CameraRunner::MaybeStream(const vision::Frame& frame, CameraPipeline& pipeline) {
   if (!stream_on_ || !stream_) return;
   auto now = std::chrono::steady_clock::now();
-  if (now < next_stream_) return;
-  next_stream_ = now + std::chrono::microseconds(static_cast<int64_t>(1e6 / stream_fps_.load()));
+  // Deadline pacing: slots follow the previous slot, not the last frame, and
+  // a frame up to half a period early counts as on time, so a camera running
+  // at exactly the stream rate with some jitter is not cut to half the rate.
+  // The long-run rate never exceeds the requested fps. After a gap (stream
+  // start, a stalled camera) pacing restarts from now instead of bursting.
+  const auto period = std::chrono::microseconds(static_cast<int64_t>(1e6 / stream_fps_.load()));
+  if (now + period / 2 < next_stream_) return;
+  next_stream_ = (now > next_stream_ + period) ? now + period : next_stream_ + period;
   cv::Mat img = frame.bgr;
   double scale = 1.0;
   if (img.cols > stream_max_width_) {

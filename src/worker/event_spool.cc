@@ -19,6 +19,9 @@ constexpr size_t kHeaderBytes = 13;
 constexpr uint8_t kTypeEvent = 1;
 constexpr uint8_t kTypeAck = 2;
 constexpr const char* kCountersFile = "counters.json";
+// Counters and sequence numbers above this are damage, not history: 2^53 is
+// exact in JSON, and sums of a few such values cannot overflow int64.
+constexpr int64_t kMaxCount = int64_t{1} << 53;
 
 void PutU32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -192,9 +195,19 @@ Status EventSpool::LoadCounters() {
                              LogValue(options_.dir));
     return Status::Ok();
   }
-  created_ = GetInt(*j, "created").value_or(0);
-  acked_ = GetInt(*j, "acked").value_or(0);
-  dropped_ = GetInt(*j, "dropped").value_or(0);
+  int64_t created = GetInt(*j, "created").value_or(0);
+  int64_t acked = GetInt(*j, "acked").value_or(0);
+  int64_t dropped = GetInt(*j, "dropped").value_or(0);
+  for (int64_t v : {created, acked, dropped}) {
+    if (v < 0 || v > kMaxCount) {
+      GetLogger("spool")->warn("counters file out of range, starting from the spool's contents dir={}",
+                               LogValue(options_.dir));
+      return Status::Ok();
+    }
+  }
+  created_ = created;
+  acked_ = acked;
+  dropped_ = dropped;
   return Status::Ok();
 }
 
@@ -242,7 +255,13 @@ Status EventSpool::Recover() {
       if (rec.type == kTypeEvent) {
         uint64_t seq = 0;
         SpooledEvent e;
-        if (!DecodeEventPayload(rec.payload, &seq, &e)) {
+        auto taken = by_seq_.end();
+        bool decoded = DecodeEventPayload(rec.payload, &seq, &e);
+        if (decoded) taken = by_seq_.find(seq);
+        // The writer numbers events 1, 2, ...: a sequence number out of range
+        // or held by another event is damage (it would corrupt the indexes).
+        if (!decoded || seq == 0 || seq > static_cast<uint64_t>(kMaxCount) ||
+            (taken != by_seq_.end() && taken->second != e.event_id)) {
           ++recovery_.corrupted_records;
         } else {
           // A later copy (compaction) supersedes an earlier one.
@@ -264,8 +283,11 @@ Status EventSpool::Recover() {
             by_id_.erase(it);
           }
         }
-        if (r.ok()) max_acked_total = std::max(max_acked_total, total);
-        else ++recovery_.corrupted_records;
+        if (r.ok() && total <= kMaxCount) {
+          max_acked_total = std::max(max_acked_total, total);
+        } else {
+          ++recovery_.corrupted_records;
+        }
       } else {
         ++recovery_.corrupted_records;
       }
@@ -344,7 +366,9 @@ void EventSpool::DropOldestSegmentLocked() {
     GetLogger("spool")->warn("cannot delete segment {}: {}", seg.number, st.message());
   }
   segments_.erase(segments_.begin());
-  GetLogger("spool")->warn("spool full: dropped the oldest events dropped={} total_dropped={} max_bytes={}", lost,
+  // Debug only: the worker logs once when dropping starts and once when it
+  // stops, instead of a line per dropped segment.
+  GetLogger("spool")->debug("spool full: dropped the oldest events dropped={} total_dropped={} max_bytes={}", lost,
                            dropped_, options_.max_bytes);
 }
 

@@ -10,11 +10,28 @@
 namespace vigil::worker {
 namespace {
 
+// CONFIDENCE_THRESHOLD when set; otherwise the calibrated default of the
+// detector actually created (for `auto`, the one it resolves to).
+std::optional<float> DetectorThreshold(const WorkerConfig& c) {
+  if (!c.confidence_threshold_set) return std::nullopt;
+  return static_cast<float>(c.confidence_threshold);
+}
+
 constexpr int64_t kSendWindow = 128;                 // unacknowledged events on the wire
 constexpr size_t kMaxQueuedBytes = 4 << 20;          // stop feeding the socket beyond this
 constexpr size_t kMaxQueuedBytesForStream = 1 << 20; // live frames are dropped beyond this
 constexpr auto kAckTimeout = std::chrono::seconds(20);
 constexpr auto kTick = std::chrono::milliseconds(100);
+// Before the first welcome the API's heartbeat interval is unknown; a short
+// first idle timeout makes the interval-based one take effect early (Beast
+// applies a changed timeout from its next timer round, half of this).
+constexpr int64_t kInitialIdleTimeoutMs = 6000;
+// The link is declared dead after this many heartbeat intervals without a
+// byte from the API (keep-alive pings make a healthy, quiet link talk). More
+// than the API's 3 missed heartbeats, so that usually the API has already
+// ended the stale session when the worker comes back.
+constexpr int kIdleHeartbeats = 6;
+constexpr int64_t kMinIdleTimeoutMs = 1000;
 
 std::string HostName() {
   char buf[256] = {0};
@@ -49,7 +66,7 @@ Status Worker::Init() {
     registry_ = models::ModelRegistry::Open("").value_or(models::ModelRegistry{});
   }
   // Probe once so a missing model stops the worker at startup with one line.
-  auto det = vision::CreateFaceDetector(detector_type_, *registry_, static_cast<float>(c.confidence_threshold));
+  auto det = vision::CreateFaceDetector(detector_type_, *registry_, DetectorThreshold(c));
   if (!det.ok()) return det.status().WithContext("DETECTOR_TYPE=" + detector_type_);
   auto emb = vision::CreateFaceEmbedder(embedder_type_, *registry_);
   if (!emb.ok()) return emb.status().WithContext("EMBEDDER_TYPE=" + embedder_type_);
@@ -60,11 +77,13 @@ Status Worker::Init() {
   so.dir = setup_.worker_dir + "/spool";
   so.max_bytes = c.spool_max_bytes;
   VIGIL_ASSIGN_OR_RETURN(spool_, EventSpool::Open(so, DefaultEnv()));
+  last_dropped_ = spool_->counters().dropped;  // cumulative: earlier runs' drops are not news
 
   ApiClientOptions co;
   co.api_url = c.api_url;
   co.api_key = c.worker_api_key;
   co.ca_cert = c.ca_cert;
+  co.idle_timeout_ms = kInitialIdleTimeoutMs;
   ApiClient::Handlers h;
   h.on_open = [this] { Push(Opened{}); };
   h.on_text = [this](std::string t) { Push(Text{std::move(t)}); };
@@ -108,7 +127,7 @@ CameraSpec Worker::LocalCamera() const {
 Result<std::unique_ptr<CameraPipeline>> Worker::MakePipeline(const CameraSpec& spec) {
   const WorkerConfig& c = setup_.config;
   VIGIL_ASSIGN_OR_RETURN(auto det,
-                         vision::CreateFaceDetector(detector_type_, *registry_, static_cast<float>(c.confidence_threshold)));
+                         vision::CreateFaceDetector(detector_type_, *registry_, DetectorThreshold(c)));
   VIGIL_ASSIGN_OR_RETURN(auto emb, vision::CreateFaceEmbedder(embedder_type_, *registry_));
   PipelineOptions o;
   o.worker_id = setup_.worker_id;
@@ -204,6 +223,29 @@ protocol::WorkerStats Worker::Stats() {
   return s;
 }
 
+void Worker::CheckSpoolFull() {
+  // One line when the spool starts dropping events and one when it has room
+  // again, not one per dropped event.
+  auto c = spool_->counters();
+  int64_t failures = spool_failures_.load();
+  // Failed writes are counted as dropped too, but they are logged where they happen.
+  bool bound_drops = c.dropped - last_dropped_ > failures - last_failures_;
+  last_failures_ = failures;
+  if (c.dropped > last_dropped_) {
+    if (bound_drops && !spool_full_) {
+      spool_full_ = true;
+      GetLogger("worker")->warn(
+          "spool full: dropping the oldest unsent events (raise SPOOL_MAX_BYTES or restore the API link) "
+          "max_bytes={} dropped_total={}",
+          setup_.config.spool_max_bytes, c.dropped);
+    }
+    last_dropped_ = c.dropped;
+  } else if (spool_full_ && spool_->bytes() < setup_.config.spool_max_bytes / 2) {
+    spool_full_ = false;
+    GetLogger("worker")->info("spool has room again spooled={} dropped_total={}", c.spooled, c.dropped);
+  }
+}
+
 void Worker::SendHeartbeat() {
   protocol::Heartbeat hb;
   hb.seq = ++heartbeat_seq_;
@@ -253,11 +295,27 @@ void Worker::Fail(const std::string& message) {
 void Worker::HandleClosed(const CloseInfo& info) {
   auto log = GetLogger("worker");
   bool was_welcomed = welcomed_;
+  if (was_welcomed) lost_at_ = std::chrono::steady_clock::now();
   connecting_ = connected_ = welcomed_ = false;
   sent_upto_ = 0;
   in_flight_ = 0;
   if (info.auth_failed()) {
     return Fail("API refused the worker key (401): check WORKER_API_KEY");
+  }
+  if (info.tls_verify_failed) {  // a configuration error: retrying cannot fix a certificate
+    Fail(info.reason);
+    exit_code_ = kExitConfig;
+    return;
+  }
+  if (info.close_code == protocol::kCloseDuplicateWorker && ever_welcomed_ &&
+      std::chrono::steady_clock::now() - lost_at_ < heartbeat_interval_ * 4 + std::chrono::seconds(5)) {
+    // After a silent link failure the API may still hold this worker's old
+    // session until it misses 3 heartbeats: that session is ours, so retry
+    // (bounded by the time the API needs to time it out) instead of failing.
+    auto delay = backoff_->Next();
+    reconnect_at_ = std::chrono::steady_clock::now() + delay;
+    log->warn("API still holds this worker's previous session (4409); retrying in {} ms", delay.count());
+    return;
   }
   if (info.close_code == protocol::kCloseDuplicateWorker) {
     return Fail("API refused worker id " + setup_.worker_id +
@@ -291,7 +349,9 @@ void Worker::HandleText(const std::string& text) {
   }
   if (auto* w = std::get_if<protocol::Welcome>(&*msg)) {
     welcomed_ = true;
+    ever_welcomed_ = true;
     heartbeat_interval_ = std::chrono::milliseconds(std::max<int64_t>(100, w->heartbeat_interval_ms));
+    client_->SetIdleTimeout(std::max<int64_t>(kMinIdleTimeoutMs, heartbeat_interval_.count() * kIdleHeartbeats));
     next_heartbeat_ = std::chrono::steady_clock::now();
     backoff_->Reset();
     last_ack_ = std::chrono::steady_clock::now();
@@ -408,6 +468,7 @@ int Worker::Run() {
     if (sm_.terminal()) break;
     auto now = std::chrono::steady_clock::now();
     if (shutdown_requested_ && !draining_) BeginDrain();
+    CheckSpoolFull();
 
     if (goodbye_sent != std::chrono::steady_clock::time_point{}) {
       // Waiting for the close handshake to finish (bounded).

@@ -96,6 +96,7 @@ class Worker {
   void OnStreamFrame(std::string frame);
   void SendPending();
   void SendHeartbeat();
+  void CheckSpoolFull();
   void BeginDrain();
   protocol::WorkerStats Stats();
   CameraSpec LocalCamera() const;
@@ -124,6 +125,11 @@ class Worker {
   bool connecting_ = false;
   bool connected_ = false;
   bool welcomed_ = false;
+  bool ever_welcomed_ = false;
+  bool spool_full_ = false;
+  int64_t last_dropped_ = 0;
+  int64_t last_failures_ = 0;
+  std::chrono::steady_clock::time_point lost_at_{};
   bool draining_ = false;
   int exit_code_ = kExitOk;
   std::string failure_;

@@ -381,6 +381,17 @@ async function main() {
     assert.equal(result, 'ok', `upload result: ${await ctx.page.textContent('#uploads li[data-file="person2.png"]')}`);
     await ctx.page.waitForSelector('#faces .face', { timeout: 10000 });
     assert.equal(await ctx.page.$$eval('#faces .face', els => els.length), 1, 'one enrolled face shown');
+    // The kept enrolment photo comes from GET /staff/{id}/faces/{face_id}/image.
+    await ctx.page.waitForFunction(() => {
+      const img = document.querySelector('#faces .face img');
+      return img && img.complete && img.naturalWidth > 0;
+    }, null, { timeout: 10000 });
+    const faces = (await apiCall('GET', `/staff/${encodeURIComponent(staffId)}/faces`)).json.items;
+    const image = await fetch(`${ctx.base}/api/v1/staff/${encodeURIComponent(staffId)}/faces/${encodeURIComponent(faces[0].id)}/image`,
+      { headers: { Authorization: `Bearer ${ctx.token}` } });
+    assert.equal(image.status, 200, 'the enrolment photo is served');
+    assert.equal(image.headers.get('content-type'), 'image/png', 'its type comes from its content');
+    await image.arrayBuffer();
     await shot('04-staff-upload');
   });
 
@@ -429,21 +440,35 @@ async function main() {
 
   await step('a live view receives at least 10 frames', async () => {
     if (!ctx.cameraId) throw new Skip('no camera known (the cameras step failed)');
-    const ac = new AbortController();
-    const probe = await fetch(`${ctx.base}/api/v1/cameras/${encodeURIComponent(ctx.cameraId)}/stream.mjpeg`,
-      { headers: { Authorization: `Bearer ${ctx.token}` }, signal: ac.signal }).catch(e => ({ status: 0, error: e }));
-    const ctype = probe.headers ? probe.headers.get('content-type') || '' : '';
-    ac.abort();
-    if (probe.status === 404 || probe.status === 501 || (probe.status === 200 && !/multipart/i.test(ctype))) {
-      throw new Skip(`live streaming is not available from this API yet (GET stream.mjpeg → ${probe.status} ${ctype}); not tested`);
-    }
-    assert.equal(probe.status, 200, 'stream.mjpeg answers');
+    const streamPath = `/cameras/${encodeURIComponent(ctx.cameraId)}/stream.mjpeg`;
+    // Refusals first: no credentials → 401; an unknown camera → 404.
+    const anon = await fetch(`${ctx.base}/api/v1${streamPath}`);
+    assert.equal(anon.status, 401, 'stream.mjpeg without a token');
+    await anon.body?.cancel();
+    const unknown = await apiCall('GET', '/cameras/no-such-camera/stream.mjpeg');
+    assert.equal(unknown.status, 404, 'stream.mjpeg of an unknown camera');
+
+    // The page reads the stream with fetch (session cookie), counts the
+    // multipart parts in #live-view[data-frames] and shows each as an image.
     await ctx.page.goto(`${ctx.base}/#/cameras/${encodeURIComponent(ctx.cameraId)}/live`);
-    await ctx.page.waitForFunction(() => Number(document.querySelector('#live-view')?.dataset.frames || 0) >= 10, null, { timeout: 30000 });
+    await ctx.page.waitForFunction(() => Number(document.querySelector('#live-view')?.dataset.frames || 0) >= 10, null, { timeout: 30000 })
+      .catch(async (e) => {
+        const msg = await ctx.page.textContent('#live-message').catch(() => '');
+        throw new Error(`${e.message}; page says: ${msg}`);
+      });
     const w = await ctx.page.$eval('#live-img', el => el.naturalWidth);
     assert.ok(w > 0, 'frames decode as images');
+    const viewers = async () => {
+      const m = await (await fetch(`${ctx.base}/metrics`)).text();
+      const hit = /^vigil_stream_viewers (\d+)/m.exec(m);
+      return hit ? Number(hit[1]) : -1;
+    };
+    assert.equal(await viewers(), 1, 'the API counts one live viewer');
     await shot('07-live-view');
+    // Leaving the page closes the stream, so the API stops the worker's stream.
     await ctx.page.goto(`${ctx.base}/#/overview`);
+    await waitFor('the live viewer to be gone', async () => (await viewers()) === 0, 5000);
+    await waitFor('the worker to stop streaming', async () => /live stream stopped/.test(worker.output), 5000);
   });
 
   await step('pages fit a phone-width screen', async () => {

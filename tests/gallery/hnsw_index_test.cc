@@ -1,6 +1,9 @@
 #include "gallery/hnsw_index.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "gallery/exact_index.h"
 #include "gallery/gallery_test_helpers.h"
@@ -149,6 +152,64 @@ TEST(HnswIndex, AddBatchMatchesExact) {
     }
   }
   EXPECT_GE(hits, 198u);
+}
+
+}  // namespace
+}  // namespace vigil::gallery
+
+namespace vigil::gallery {
+namespace {
+
+// A saved and reloaded index answers exactly as the original, keeps owners,
+// deletions and free slots, and bad files are errors, not crashes.
+TEST(HnswIndex, SaveAndLoadRoundTrip) {
+  constexpr size_t kDim = 16;
+  std::mt19937 rng(5);
+  HnswIndex index(kDim);
+  std::vector<std::vector<float>> vs;
+  for (int i = 0; i < 500; ++i) {
+    vs.push_back(testing::RandomUnit(rng, kDim));
+    ASSERT_TRUE(index.Upsert("v" + std::to_string(i), "o" + std::to_string(i % 7), vs.back()).ok());
+  }
+  ASSERT_TRUE(index.Remove("v3"));
+  const auto dir = std::filesystem::path(::testing::TempDir()) / ("vigil-hnsw-save-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "graph.hnsw").string();
+  ASSERT_TRUE(index.Save(path).ok());
+
+  HnswOptions opts;
+  opts.ef_search = 32;
+  auto loaded = HnswIndex::Load(path, kDim, opts);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->size(), 499u);
+  EXPECT_EQ(loaded->ef(), 32u);
+  EXPECT_FALSE(loaded->Contains("v3"));
+  index.SetEf(32);
+  for (int i = 0; i < 500; i += 11) {
+    auto a = index.Search(vs[i], 3);
+    auto b = loaded->Search(vs[i], 3);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->size(), b->size());
+    for (size_t k = 0; k < a->size(); ++k) {
+      EXPECT_EQ((*a)[k].id, (*b)[k].id);
+      EXPECT_EQ((*a)[k].owner, (*b)[k].owner);
+      EXPECT_FLOAT_EQ((*a)[k].similarity, (*b)[k].similarity);
+    }
+  }
+  // The freed slot of v3 is reused and the loaded index stays writable.
+  ASSERT_TRUE(loaded->Upsert("fresh", "x", vs[3]).ok());
+  EXPECT_EQ((*loaded->Search(vs[3], 1))[0].id, "fresh");
+  EXPECT_EQ(loaded->size(), 500u);
+
+  EXPECT_EQ(HnswIndex::Load(path, kDim + 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(HnswIndex::Load((dir / "absent").string(), kDim).status().code(), StatusCode::kNotFound);
+  // Truncated graph and truncated id table.
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  EXPECT_EQ(HnswIndex::Load(path, kDim).status().code(), StatusCode::kDataLoss);
+  ASSERT_TRUE(index.Save(path).ok());
+  std::filesystem::resize_file(path + ".ids", std::filesystem::file_size(path + ".ids") - 3);
+  EXPECT_EQ(HnswIndex::Load(path, kDim).status().code(), StatusCode::kDataLoss);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -108,3 +108,72 @@ TEST(FrameSource, UnreachableStreamIsUnavailableAndCredentialsAreMasked) {
 
 }  // namespace
 }  // namespace vigil::vision
+
+namespace vigil::vision {
+namespace {
+
+// "?loop=1" replays a file from the start instead of ending (#5: a file camera
+// used to play once and then stop).
+TEST(FrameSource, LoopedVideoReplaysFromTheStart) {
+  TempDir dir;
+  const std::string path = (dir.path() / "clip.avi").string();
+  {
+    cv::VideoWriter w(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 5, cv::Size(320, 400));
+    if (!w.isOpened()) GTEST_SKIP() << "no MJPG writer in this OpenCV build";
+    for (int p = 0; p < 3; ++p) w.write(RenderMockFacePhoto(p));
+  }
+  FakeClock clock;
+  auto src = OpenFrameSource(path + "?loop=1", clock);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  EXPECT_FALSE((*src)->is_live());
+  std::vector<cv::Mat> first_pass;
+  for (int i = 0; i < 7; ++i) {
+    auto f = (*src)->Read();
+    ASSERT_TRUE(f.ok()) << "frame " << i << ": " << f.status().ToString();
+    EXPECT_EQ(f->seq, i);  // numbering goes on across passes
+    if (i < 3) {
+      first_pass.push_back(f->bgr.clone());
+    } else {
+      // The same (MJPEG-decoded) pixels as the same frame of the first pass.
+      EXPECT_EQ(cv::norm(f->bgr, first_pass[i % 3], cv::NORM_INF), 0) << "frame " << i;
+    }
+  }
+  // Without the option (or with loop=0) the same file ends.
+  for (const std::string& url : {path, path + "?loop=0", "file://" + path}) {
+    auto once = OpenFrameSource(url, clock);
+    ASSERT_TRUE(once.ok()) << url;
+    int n = 0;
+    while ((*once)->Read().ok()) ++n;
+    EXPECT_EQ(n, 3) << url;
+  }
+}
+
+TEST(FrameSource, LoopedFolderAndBadOptions) {
+  TempDir dir;
+  for (int p : {0, 1}) {
+    ASSERT_TRUE(cv::imwrite((dir.path() / ("img" + std::to_string(p) + ".png")).string(), RenderMockFacePhoto(p)));
+  }
+  FakeClock clock;
+  auto src = OpenFrameSource("file://" + dir.path().string() + "?loop", clock);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  for (int i = 0; i < 5; ++i) {
+    auto f = (*src)->Read();
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    EXPECT_EQ(cv::norm(f->bgr, RenderMockFacePhoto(i % 2), cv::NORM_INF), 0) << "frame " << i;
+  }
+  // A folder whose only image is unreadable ends instead of spinning forever.
+  const fs::path broken = dir.path() / "broken";
+  fs::create_directories(broken);
+  std::ofstream(broken / "broken.png") << "not a png";
+  auto spin = OpenFrameSource(broken.string() + "?loop=1", clock);
+  ASSERT_TRUE(spin.ok());
+  EXPECT_EQ((*spin)->Read().status().code(), StatusCode::kNotFound);
+
+  EXPECT_EQ(OpenFrameSource(dir.path().string() + "?loop=yes", clock).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenFrameSource(dir.path().string() + "?speed=2", clock).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenFrameSource("/nonexistent/clip.avi?loop=1", clock).status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace vigil::vision
