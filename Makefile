@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: run test build bootstrap sanitize clean format
+.PHONY: run test build bootstrap sanitize tsan clean format
 
 run:
 	bash scripts/run
@@ -19,13 +19,16 @@ build: bootstrap
 	cmake -S . -B $(BUILD) -G Ninja -DVIGIL_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Every test under ASan+UBSan in build-asan; the worker, api and integration
+# tests under TSan in build-tsan (scripts/sanitize, docs/testing.md).
 sanitize: bootstrap
-	cmake -S . -B build-asan -G Ninja -DVIGIL_WERROR=ON -DVIGIL_SANITIZE=address,undefined -DVIGIL_BUILD_BENCH=OFF
-	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS)
+	JOBS=$(JOBS) bash scripts/sanitize asan
+
+tsan: bootstrap
+	JOBS=$(JOBS) bash scripts/sanitize tsan
 
 format:
 	find src tests bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-tsan

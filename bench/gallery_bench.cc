@@ -283,7 +283,7 @@ BENCHMARK(BM_HnswSearch)
 
 void BM_HnswSearchClustered(benchmark::State& state) { HnswSearch(state, true); }
 BENCHMARK(BM_HnswSearchClustered)
-    ->ArgsProduct({{10'000, 100'000, 1'000'000}, {16, 32, 64, 128, 256}})
+    ->ArgsProduct({{10'000, 100'000, 1'000'000}, {16, 32, 64, 128, 256, 384, 512}})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

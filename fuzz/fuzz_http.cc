@@ -54,7 +54,7 @@ vigil::api::Request Translate(const http::request<http::string_body>& req) {
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   if (!vigil::api::PercentDecode(path, false, &r.path)) r.path = "/\x01invalid";
-  if (q != std::string_view::npos) r.query = vigil::api::ParseQuery(target.substr(q + 1));
+  if (q != std::string_view::npos) r.query = vigil::api::ParseQuery(target.substr(q + 1), &r.malformed_query);
   for (const auto& f : req) {
     std::string name(f.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -89,6 +89,8 @@ Result<std::unique_ptr<ApiApp>> ApiApp::Create(const ApiConfig& config, Clock& c
                          [self] { return static_cast<double>(self->hub_->OnlineWorkers()); });
   app->metrics_.AddGauge("vigil_ingest_queue_depth", "Face events read but not yet committed.",
                          [self] { return static_cast<double>(self->hub_->IngestQueueDepth()); });
+  app->metrics_.AddGauge("vigil_worker_reads_paused", "Worker sockets not being read because of ingest back-pressure.",
+                         [self] { return static_cast<double>(self->hub_->PausedSessions()); });
   app->metrics_.AddGauge("vigil_live_subscribers", "Browsers connected to /ws/live.",
                          [self] { return static_cast<double>(self->live_.size()); });
   app->metrics_.AddGauge("vigil_stream_viewers", "Open live views (MJPEG responses).",
@@ -224,6 +226,10 @@ Response ApiApp::Dispatch(Request& req, std::string* route) {
     Response r = ErrorResponse(405, "method_not_allowed", req.method + " is not allowed on " + req.path);
     r.headers.emplace_back("Allow", m.allow);
     return r;
+  }
+  if (req.malformed_query) {
+    // Acting on the rest of the query would silently widen a filter.
+    return ErrorResponse(400, "bad_request", "malformed percent-escape in the query string");
   }
   req.params = std::move(m.params);
   return (*m.handler)(req);

@@ -99,7 +99,7 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   return true;
 }
 
-std::map<std::string, std::string> ParseQuery(std::string_view query) {
+std::map<std::string, std::string> ParseQuery(std::string_view query, bool* malformed) {
   std::map<std::string, std::string> out;
   size_t pos = 0;
   while (pos <= query.size()) {
@@ -111,6 +111,7 @@ std::map<std::string, std::string> ParseQuery(std::string_view query) {
       std::string key, value;
       bool ok = PercentDecode(part.substr(0, eq), true, &key);
       if (eq != std::string_view::npos) ok = ok && PercentDecode(part.substr(eq + 1), true, &value);
+      if (!ok && malformed) *malformed = true;
       if (ok && !key.empty()) out[key] = value;
     }
     pos = amp + 1;

@@ -20,6 +20,7 @@ struct Request {
   std::string method;                          // "GET", "POST", ...
   std::string path;                            // percent-decoded, without the query
   std::map<std::string, std::string> query;    // decoded query parameters (last one wins)
+  bool malformed_query = false;                // a query part had a bad percent-escape (answered 400)
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::map<std::string, std::string> params;   // filled by the router from {name} segments
@@ -49,8 +50,10 @@ Response StatusResponse(const Status& status);
 // HTTP status for a StatusCode (400, 404, 409, ...).
 int HttpStatusFor(StatusCode code);
 
-// Parses "a=1&b=x%20y" (and '+' as space).
-std::map<std::string, std::string> ParseQuery(std::string_view query);
+// Parses "a=1&b=x%20y" (and '+' as space). A part with a malformed
+// percent-escape is left out and sets *malformed (when given), so the caller
+// can refuse the request instead of acting on a silently narrowed filter.
+std::map<std::string, std::string> ParseQuery(std::string_view query, bool* malformed = nullptr);
 // Percent-decodes; false on a malformed escape. `plus_is_space` for query strings.
 bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
 

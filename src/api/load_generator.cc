@@ -78,6 +78,7 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
         resolver_(strand_),
         timer_(strand_),
         retry_timer_(strand_),
+        hb_timer_(strand_),
         o_(o),
         shared_(shared),
         stop_at_(stop_at),
@@ -191,7 +192,10 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
     buffer_.consume(buffer_.size());
     if (j.ok()) {
       std::string type = j->value("type", "");
-      if (type == "welcome" && !open_) OnWelcome();
+      if (type == "welcome" && !open_) {
+        OnWelcome();
+        StartHeartbeats(j->value("heartbeat_interval_ms", int64_t{5000}));
+      }
       else if (type == "ack" && j->contains("event_ids")) OnAck((*j)["event_ids"]);
       // "error" frames are counted by the caller through the missing acks.
     }
@@ -216,6 +220,31 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
       p.transmitted = true;
       Write(std::make_shared<std::string>(p.text));
     }
+  }
+
+  // Heartbeats at the interval the API asked for in welcome (DESIGN.md §3),
+  // so a run longer than three intervals is not cut off as a dead worker.
+  // They queue behind the events like a real worker's do.
+  void StartHeartbeats(int64_t interval_ms) {
+    hb_interval_ = std::chrono::milliseconds(std::max<int64_t>(1, interval_ms));
+    ScheduleHeartbeat(gen_);
+  }
+
+  void ScheduleHeartbeat(uint64_t g) {
+    hb_timer_.expires_after(hb_interval_);
+    hb_timer_.async_wait([self = shared_from_this(), g](beast::error_code ec) {
+      if (ec || g != self->gen_ || self->done_ || !self->open_) return;
+      protocol::Heartbeat hb;
+      hb.seq = ++self->hb_seq_;
+      hb.state = std::string(protocol::kWorkerRunning);
+      hb.sent_at_ms = SystemClock::Instance().NowUnixMs();
+      protocol::CameraStatus cam;
+      cam.id = self->camera_id_;
+      cam.state = std::string(protocol::kCameraRunning);
+      hb.cameras.push_back(std::move(cam));
+      self->Write(std::make_shared<std::string>(protocol::Encode(hb)));
+      self->ScheduleHeartbeat(g);
+    });
   }
 
   void OnAck(const Json& ids) {
@@ -313,6 +342,7 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
     ++shared_.finished;
     timer_.cancel();
     retry_timer_.cancel();
+    hb_timer_.cancel();
     auto ws = ws_;
     ws->async_close(websocket::close_code::normal, [self = shared_from_this(), ws](beast::error_code) {});
   }
@@ -322,6 +352,9 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
   std::shared_ptr<WsStream> ws_;
   asio::steady_timer timer_;
   asio::steady_timer retry_timer_;
+  asio::steady_timer hb_timer_;
+  std::chrono::milliseconds hb_interval_{5000};
+  int64_t hb_seq_ = 0;
   beast::flat_buffer buffer_;
   const LoadOptions& o_;
   Shared& shared_;

@@ -109,6 +109,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
       t.idle_timeout = srv_.config.heartbeat_interval * protocol::kMissedHeartbeatsForTimeout;
       t.keep_alive_pings = false;
       ws_.read_message_max(protocol::kMaxBinaryFrameBytes);
+      worker_timeout_ = t;
     } else {
       t.idle_timeout = std::chrono::seconds(60);
       t.keep_alive_pings = true;
@@ -143,9 +144,13 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
     DoRead();
   }
 
-  void DoRead() { ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::OnRead, this->shared_from_this())); }
+  void DoRead() {
+    read_pending_ = true;
+    ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::OnRead, this->shared_from_this()));
+  }
 
   void OnRead(beast::error_code ec, size_t) {
+    read_pending_ = false;
     if (ec) return Finished();
     if (role_ == WsRole::kWorker) {
       std::string data = beast::buffers_to_string(buffer_.data());
@@ -155,9 +160,33 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
       } else {
         srv_.app->hub().OnBinary(hub_id_, data);
       }
+      // Back-pressure: with the ingest queue full, the next read waits for
+      // the hub's resume, so the worker's TCP window closes and it spools.
+      auto resume = [self = this->shared_from_this()] {
+        asio::post(self->ws_.get_executor(), [self] { self->Resume(); });
+      };
+      if (!srv_.app->hub().ReadyForMore(hub_id_, std::move(resume))) return Pause();
     } else {
       buffer_.consume(buffer_.size());  // browsers only listen
     }
+    DoRead();
+  }
+
+  // No read is pending while paused, and Beast's idle timer (armed when a
+  // read starts) would take the worker's silence for a dead peer: it is off
+  // until Resume. The hub freezes the heartbeat clock of a paused session.
+  void Pause() {
+    paused_ = true;
+    auto t = worker_timeout_;
+    t.idle_timeout = websocket::stream_base::none();
+    ws_.set_option(t);
+  }
+
+  void Resume() {
+    if (!paused_) return;
+    paused_ = false;
+    ws_.set_option(worker_timeout_);
+    if (finished_ || closing_) return;  // the close handshake does its own reading
     DoRead();
   }
 
@@ -209,7 +238,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   void DoClose() {
     close_sent_ = true;
     ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {
-      // The read loop ends with `closed` and calls Finished.
+      // The read loop ends with `closed` and calls Finished; a session paused
+      // by back-pressure has no read pending, so it finishes here.
+      if (!self->read_pending_) return self->Finished();
       beast::get_lowest_layer(self->ws_).expires_after(std::chrono::seconds(2));
     });
   }
@@ -238,6 +269,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>,
   bool close_sent_ = false;
   bool finished_ = false;
   bool opened_ = false;
+  bool paused_ = false;  // worker role: read withheld by back-pressure
+  bool read_pending_ = false;
+  websocket::stream_base::timeout worker_timeout_{};
   websocket::close_reason close_reason_;
   WorkerHub::SessionId hub_id_ = 0;
   LiveHub::Token live_token_ = 0;
@@ -479,7 +513,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     size_t q = target.find('?');
     std::string_view path = target.substr(0, q);
     if (!PercentDecode(path, false, &r.path)) r.path = "/\x01invalid";  // matches no route and no file
-    if (q != std::string_view::npos) r.query = ParseQuery(target.substr(q + 1));
+    if (q != std::string_view::npos) r.query = ParseQuery(target.substr(q + 1), &r.malformed_query);
     for (const auto& f : req) {
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "api/camera_assigner.h"
 #include "core/logging.h"
@@ -44,6 +45,8 @@ WorkerHub::WorkerHub(storage::Repository& repo, storage::EventIngestor& ingestor
   metrics_.Describe("vigil_events_failed_total", "Face events not committed because of a database failure.");
   metrics_.Describe("vigil_events_dropped_total", "Face events refused because the ingest queue was full.");
   metrics_.Describe("vigil_event_ack_latency_seconds", "Time from reading an event to sending its ack.");
+  metrics_.Describe("vigil_worker_read_pauses_total",
+                    "Times a worker socket stopped being read because the ingest queue was over its high-water mark.");
 }
 
 WorkerHub::~WorkerHub() {
@@ -387,7 +390,8 @@ void WorkerHub::CheckHeartbeats() {
   {
     std::lock_guard lock(mu_);
     for (auto& [id, s] : sessions_) {
-      if (!s.live || now - s.last_seen <= timeout) continue;
+      // A paused session is silent because the API stopped reading it.
+      if (!s.live || s.paused || now - s.last_seen <= timeout) continue;
       s.live = false;
       by_worker_.erase(s.worker_id);
       dropped.emplace_back(s.conn, s.worker_id);
@@ -529,13 +533,16 @@ bool WorkerHub::SendCommand(const std::string& worker_id, const proto::Command& 
 }
 
 void WorkerHub::Shutdown() {
+  std::vector<std::function<void()>> resumes;
   {
     std::unique_lock lock(queue_mu_);
     if (shut_down_) return;
     shut_down_ = true;
     stopping_ = true;
+    resumes = EndBackpressureLocked();
     queue_cv_.notify_all();
   }
+  ResumeReaders(std::move(resumes));
   if (ingest_thread_.joinable()) ingest_thread_.join();  // drains the queue first
   std::vector<WorkerConnectionPtr> conns;
   {
@@ -543,6 +550,50 @@ void WorkerHub::Shutdown() {
     for (auto& [id, s] : sessions_) conns.push_back(s.conn);
   }
   for (auto& c : conns) c->Close(proto::kCloseGoingAway, "going away");
+}
+
+bool WorkerHub::ReadyForMore(SessionId id, std::function<void()> resume) {
+  std::lock_guard qlock(queue_mu_);
+  if (stopping_) return true;  // nothing is queued any more; let closes be read
+  if (!backpressure_ && queue_.size() >= options_.pause_queue_high) backpressure_ = true;
+  if (!backpressure_) return true;
+  {
+    // Nested (queue_mu_ then mu_, never the other way round) so that a resume
+    // cannot slip between registering the callback and marking the session.
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return true;  // closing: reading finds out
+    it->second.paused = true;
+  }
+  resume_.push_back(std::move(resume));
+  metrics_.Inc("vigil_worker_read_pauses_total");
+  return false;
+}
+
+std::vector<std::function<void()>> WorkerHub::EndBackpressureLocked() {
+  backpressure_ = false;
+  if (resume_.empty()) return {};
+  auto now = clock_.SteadyNow();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, s] : sessions_) {
+      if (!s.paused) continue;
+      s.paused = false;
+      s.last_seen = now;
+    }
+  }
+  return std::exchange(resume_, {});
+}
+
+void WorkerHub::ResumeReaders(std::vector<std::function<void()>> resumes) {
+  for (auto& r : resumes) r();
+}
+
+size_t WorkerHub::PausedSessions() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, s] : sessions_) n += s.paused ? 1 : 0;
+  return n;
 }
 
 bool WorkerHub::IsOnline(const std::string& worker_id) const {
@@ -572,6 +623,7 @@ void WorkerHub::IngestLoop() {
   pthread_setname_np(pthread_self(), "vigil-ingest");
   for (;;) {
     std::vector<Queued> batch;
+    std::vector<std::function<void()>> resumes;
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
@@ -583,7 +635,10 @@ void WorkerHub::IngestLoop() {
         queue_.pop_front();
       }
       in_flight_ = n;
+      if (backpressure_ && queue_.size() <= options_.resume_queue_low) resumes = EndBackpressureLocked();
     }
+    // Readers resume while this batch commits, so the next one is building up.
+    ResumeReaders(std::move(resumes));
     IngestBatch(std::move(batch));
     std::lock_guard lock(queue_mu_);
     in_flight_ = 0;

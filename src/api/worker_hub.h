@@ -10,6 +10,14 @@
 // commits whatever has accumulated as one batch through the EventIngestor,
 // and acks each event only after its batch committed.
 //
+// Back-pressure: when the ingest queue holds `pause_queue_high` events or
+// more, ReadyForMore tells the transport to stop reading worker sockets (the
+// worker's TCP send buffer fills and it spools) until the ingest thread has
+// brought the queue down to `resume_queue_low`; then the transport's resume
+// callbacks run. A worker whose socket the API stopped reading cannot be
+// heard, so its heartbeat clock is frozen while it is paused: CheckHeartbeats
+// skips it, and resuming counts as a sign of life.
+//
 // Thread-safety: every public method may be called from any thread. Calls for
 // one session must come in the order its frames were read (the transport
 // reads one frame at a time). WorkerConnection methods are called with no hub
@@ -62,6 +70,11 @@ struct HubOptions {
   std::string data_dir;                 // snapshots go to data_dir/snapshots/
   size_t max_batch = 1000;              // events per ingest transaction
   size_t max_queue = 100000;            // queued events beyond this are not acked (the worker resends)
+  // Back-pressure hysteresis on the ingest queue (events queued, not counting
+  // the batch being committed). A few batches' worth bounds the ack latency
+  // past saturation to about (high + max_batch) / ingest rate.
+  size_t pause_queue_high = 2000;
+  size_t resume_queue_low = 500;
   size_t max_pending_snapshots = 64;    // per session, awaiting their event
   double default_camera_fps = 5;
 };
@@ -101,6 +114,14 @@ class WorkerHub {
   void OnBinary(SessionId id, std::string_view frame);
   void OnClosed(SessionId id);
 
+  // Asked by the transport before it reads the next frame of session `id`.
+  // True: read on. False: the ingest queue is over its high-water mark; the
+  // session is marked paused and `resume` will be called once (from the
+  // ingest thread or from Shutdown, with no hub lock held) when the queue has
+  // drained to its low-water mark; the transport then reads again. `resume`
+  // must be cheap and must not call back into the hub synchronously.
+  bool ReadyForMore(SessionId id, std::function<void()> resume);
+
   // Drops sessions whose last heartbeat is older than 3 × interval (by the
   // Clock) and reassigns their cameras. Called periodically by the server.
   void CheckHeartbeats();
@@ -120,6 +141,8 @@ class WorkerHub {
   bool IsOnline(const std::string& worker_id) const;
   size_t OnlineWorkers() const;
   size_t IngestQueueDepth() const;
+  // Sessions whose socket is not being read because of back-pressure.
+  size_t PausedSessions() const;
   int64_t gallery_version() const;
 
  private:
@@ -128,6 +151,7 @@ class WorkerHub {
     std::string worker_id;  // empty until hello
     int bad_in_row = 0;
     bool live = false;      // the current session of worker_id
+    bool paused = false;  // not read because of back-pressure (heartbeat clock frozen)
     std::chrono::steady_clock::time_point last_seen;
     int max_cameras = 0;
     std::vector<std::string> models;
@@ -157,6 +181,12 @@ class WorkerHub {
   void IngestLoop();
   void IngestBatch(std::vector<Queued> batch);
   void Publish(const Json& j);
+  // Ends back-pressure (queue_mu_ held): unfreezes the paused sessions'
+  // heartbeat clocks (resuming counts as a sign of life) and hands back their
+  // resume callbacks, which the caller runs through ResumeReaders with no
+  // lock held.
+  std::vector<std::function<void()>> EndBackpressureLocked();
+  static void ResumeReaders(std::vector<std::function<void()>> resumes);
 
   storage::Repository& repo_;
   storage::EventIngestor& ingestor_;
@@ -182,6 +212,8 @@ class WorkerHub {
   bool stopping_ = false;
   bool shut_down_ = false;
   size_t in_flight_ = 0;
+  bool backpressure_ = false;                  // set at high-water, cleared at low-water
+  std::vector<std::function<void()>> resume_;  // paused readers, under queue_mu_
   std::condition_variable drained_cv_;
   std::thread ingest_thread_;
 };

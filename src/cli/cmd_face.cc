@@ -49,12 +49,15 @@ Result<Pipeline> MakePipeline(const FaceFlags& f, bool with_embedder) {
   const std::string embedder = f.embedder.empty() ? src.Get("EMBEDDER_TYPE") : f.embedder;
   VIGIL_ASSIGN_OR_RETURN(double threshold,
                          ParseDoubleVar("CONFIDENCE_THRESHOLD", src.Get("CONFIDENCE_THRESHOLD"), 0.01, 1));
+  // Same detection as the worker's, so `compare`/`identify` calibrate what runs.
+  VIGIL_ASSIGN_OR_RETURN(int64_t input_size, ParseIntVar("DETECT_INPUT_SIZE", src.Get("DETECT_INPUT_SIZE"), 64, 4096));
   std::string dir = src.Get("VIGIL_MODELS_DIR");
   if (dir.empty()) dir = "./data/models";
   VIGIL_ASSIGN_OR_RETURN(auto registry, models::ModelRegistry::Open(dir));
   Pipeline p;
-  VIGIL_ASSIGN_OR_RETURN(p.detector, vision::CreateFaceDetector(detector.empty() ? "auto" : detector, registry,
-                                                                static_cast<float>(threshold)));
+  VIGIL_ASSIGN_OR_RETURN(p.detector,
+                         vision::CreateFaceDetector(detector.empty() ? "auto" : detector, registry,
+                                                    static_cast<float>(threshold), static_cast<int>(input_size)));
   if (with_embedder) {
     VIGIL_ASSIGN_OR_RETURN(p.embedder, vision::CreateFaceEmbedder(embedder.empty() ? "auto" : embedder, registry));
   }

@@ -44,8 +44,10 @@ const std::vector<ConfigVar>& AllConfigVars() {
       {"LOG_LEVEL", "info", "trace, debug, info, warn, error or off", "common"},
       {"VIGIL_MODELS_DIR", "./data/models", "where `vigil models install` puts models and their manifest", "common"},
       {"DETECTOR_TYPE", "auto", "face detector: yunet, ssd, mock or auto (yunet when installed, else ssd)", "common"},
-      {"EMBEDDER_TYPE", "auto",
-       "face embedder: insightface, sface, faceapi, mock or auto (the best one installed)", "common"},
+      {"EMBEDDER_TYPE", "auto", "face embedder: insightface, sface, faceapi, mock or auto (the best one installed)",
+       "common"},
+      {"DETECT_INPUT_SIZE", "640",
+       "long side (px) of the frame copy YuNet runs on: smaller is faster but misses small faces (64..4096)", "common"},
       {"MOCK_MODE", "false", "true: synthetic cameras, mock detector and embedder (development and tests)", "common"},
       {"WORKER_API_KEY", "", "shared key workers present on /ws/worker (API and worker must agree)", "common"},
       // worker
@@ -58,39 +60,34 @@ const std::vector<ConfigVar>& AllConfigVars() {
       {"STAFF_MATCH_THRESHOLD", "", "cosine similarity for a staff match; empty: the embedding model's default",
        "worker"},
       {"VIGIL_STATE_DIR", "./data/worker", "worker state: generated id and per-worker event spool", "worker"},
-      {"CAMERA_URL", "", "a camera this worker brings itself (RTSP/HTTP URL, device index, file or folder; "
+      {"CAMERA_URL", "",
+       "a camera this worker brings itself (RTSP/HTTP URL, device index, file or folder; "
        "append ?loop=1 to a file or folder to replay it)",
        "worker"},
       {"WORKER_MAX_CAMERAS", "4", "most cameras the API may assign to this worker", "worker"},
-      {"WORKER_SHUTDOWN_DEADLINE", "10s", "on SIGTERM, how long to keep flushing the spool before exiting",
-       "worker"},
+      {"WORKER_SHUTDOWN_DEADLINE", "10s", "on SIGTERM, how long to keep flushing the spool before exiting", "worker"},
       {"SPOOL_MAX_BYTES", "256MB", "on-disk event spool bound; when full the oldest events are dropped", "worker"},
-      {"TRACK_MAX_AGE", "10s", "a track older than this emits its event even if the person is still there",
-       "worker"},
+      {"TRACK_MAX_AGE", "10s", "a track older than this emits its event even if the person is still there", "worker"},
       {"EVENT_COOLDOWN", "30s", "per camera and person, the quiet time before another event", "worker"},
       {"API_CA_CERT", "", "PEM file of a private CA that signed the API's certificate (wss://)", "worker"},
       // api
       {"API_PORT", "8080", "HTTP and WebSocket port of the API server (0: any free port)", "api"},
       {"API_BIND", "0.0.0.0", "address the API server listens on", "api"},
-      {"API_ADMIN_TOKEN", "", "bearer token for /api/v1 and the dashboard; empty: generated at first start",
-       "api"},
-      {"DATABASE_URL", "", "sqlite:///path/to/vigil.db (default: VIGIL_DATA_DIR/vigil.db) or postgresql://...",
-       "api"},
+      {"API_ADMIN_TOKEN", "", "bearer token for /api/v1 and the dashboard; empty: generated at first start", "api"},
+      {"DATABASE_URL", "", "sqlite:///path/to/vigil.db (default: VIGIL_DATA_DIR/vigil.db) or postgresql://...", "api"},
       {"VIGIL_DATA_DIR", "./data", "database, snapshots and the generated admin token", "api"},
       {"CUSTOMER_MATCH_THRESHOLD", "", "cosine similarity to recognise a returning customer; empty: model default",
        "api"},
       {"VISIT_MERGE_WINDOW", "30m", "events of one person at one site closer than this extend one visit", "api"},
-      {"SNAPSHOT_RETENTION_DAYS", "30", "face crops older than this are deleted (embeddings and visits stay)",
-       "api"},
+      {"SNAPSHOT_RETENTION_DAYS", "30", "face crops older than this are deleted (embeddings and visits stay)", "api"},
       {"HEARTBEAT_INTERVAL", "5s", "how often workers heartbeat; offline after 3 missed", "api"},
-      {"API_MAX_BODY_BYTES", "10MB", "largest accepted request body (413 beyond)", "api"},
+      {"API_MAX_BODY_BYTES", "32MB", "largest accepted request body (413 beyond; a 50 MP phone JPEG is 10-25 MB)",
+       "api"},
       {"API_THREADS", "2", "I/O threads of the API server", "api"},
       {"API_TLS_CERT", "", "PEM certificate chain; with API_TLS_KEY the server speaks HTTPS/WSS", "api"},
       {"API_TLS_KEY", "", "PEM private key for API_TLS_CERT", "api"},
-      {"SIGNIN_RATE_LIMIT", "10/min", "sign-in attempts per client IP (N/s, N/min or N/h; 0: off); 429 beyond",
-       "api"},
-      {"RECOGNIZE_RATE_LIMIT", "60/min", "POST /api/v1/recognize calls per client IP (N/s, N/min, N/h; 0: off)",
-       "api"},
+      {"SIGNIN_RATE_LIMIT", "10/min", "sign-in attempts per client IP (N/s, N/min or N/h; 0: off); 429 beyond", "api"},
+      {"RECOGNIZE_RATE_LIMIT", "60/min", "POST /api/v1/recognize calls per client IP (N/s, N/min, N/h; 0: off)", "api"},
   };
   return vars;
 }
@@ -124,9 +121,8 @@ Result<std::map<std::string, std::string>> ParseDotEnv(const std::string& text, 
     if (eq == std::string::npos) return InvalidArgument(where + ": expected KEY=VALUE, got '" + t + "'");
     std::string key = Trim(t.substr(0, eq));
     std::string value = Trim(t.substr(eq + 1));
-    if (key.empty() || !std::all_of(key.begin(), key.end(), [](unsigned char c) {
-          return std::isalnum(c) || c == '_';
-        })) {
+    if (key.empty() ||
+        !std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; })) {
       return InvalidArgument(where + ": invalid variable name '" + key + "'");
     }
     if (!value.empty() && (value[0] == '"' || value[0] == '\'')) {
@@ -231,12 +227,18 @@ Result<std::chrono::milliseconds> ParseDurationVar(const std::string& name, cons
   if (errno != 0 || end == t.c_str() || !std::isfinite(n) || n < 0) return Bad(name, expected, value);
   std::string unit(end);
   double ms = 0;
-  if (unit.empty() || unit == "s") ms = n * 1000;
-  else if (unit == "ms") ms = n;
-  else if (unit == "m") ms = n * 60'000;
-  else if (unit == "h") ms = n * 3'600'000;
-  else if (unit == "d") ms = n * 86'400'000;
-  else return Bad(name, expected, value);
+  if (unit.empty() || unit == "s")
+    ms = n * 1000;
+  else if (unit == "ms")
+    ms = n;
+  else if (unit == "m")
+    ms = n * 60'000;
+  else if (unit == "h")
+    ms = n * 3'600'000;
+  else if (unit == "d")
+    ms = n * 86'400'000;
+  else
+    return Bad(name, expected, value);
   if (ms > 1e13) return Bad(name, expected, value);
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
@@ -251,10 +253,14 @@ Result<RateSpec> ParseRateVar(const std::string& name, const std::string& value)
   if (!n.ok()) return Bad(name, expected, value);
   std::string unit = Trim(t.substr(slash + 1));
   double seconds = 0;
-  if (unit == "s" || unit == "sec") seconds = 1;
-  else if (unit == "m" || unit == "min") seconds = 60;
-  else if (unit == "h" || unit == "hour") seconds = 3600;
-  else return Bad(name, expected, value);
+  if (unit == "s" || unit == "sec")
+    seconds = 1;
+  else if (unit == "m" || unit == "min")
+    seconds = 60;
+  else if (unit == "h" || unit == "hour")
+    seconds = 3600;
+  else
+    return Bad(name, expected, value);
   if (*n == 0) return RateSpec{};
   return RateSpec{static_cast<double>(*n), static_cast<double>(*n) / seconds};
 }
@@ -269,11 +275,16 @@ Result<int64_t> ParseBytesVar(const std::string& name, const std::string& value)
   if (errno != 0 || end == t.c_str() || !std::isfinite(n) || n < 0) return Bad(name, expected, value);
   std::string unit = Trim(end);
   double mult = 1;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "kb" || unit == "k") mult = 1024.0;
-  else if (unit == "mb" || unit == "m") mult = 1024.0 * 1024;
-  else if (unit == "gb" || unit == "g") mult = 1024.0 * 1024 * 1024;
-  else return Bad(name, expected, value);
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "kb" || unit == "k")
+    mult = 1024.0;
+  else if (unit == "mb" || unit == "m")
+    mult = 1024.0 * 1024;
+  else if (unit == "gb" || unit == "g")
+    mult = 1024.0 * 1024 * 1024;
+  else
+    return Bad(name, expected, value);
   double bytes = n * mult;
   if (bytes > 1e15) return Bad(name, expected, value);
   return static_cast<int64_t>(bytes);
@@ -289,13 +300,15 @@ Result<WorkerConfig> BuildWorkerConfig(const ConfigSource& src) {
   c.worker_id = src.Get("WORKER_ID");
   if (!c.worker_id.empty() &&
       (c.worker_id.size() > 64 || !std::all_of(c.worker_id.begin(), c.worker_id.end(), [](unsigned char ch) {
-        return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
-      }))) {
+         return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+       }))) {
     return Bad("WORKER_ID", "1-64 characters of letters, digits, '-', '_' or '.'", c.worker_id);
   }
   VIGIL_ASSIGN_OR_RETURN(c.detector_type, OneOf(src, "DETECTOR_TYPE", {"yunet", "ssd", "mock", "auto"}));
   VIGIL_ASSIGN_OR_RETURN(c.embedder_type,
                          OneOf(src, "EMBEDDER_TYPE", {"insightface", "sface", "faceapi", "mock", "auto"}));
+  VIGIL_ASSIGN_OR_RETURN(int64_t input_size, ParseIntVar("DETECT_INPUT_SIZE", src.Get("DETECT_INPUT_SIZE"), 64, 4096));
+  c.detect_input_size = static_cast<int>(input_size);
   VIGIL_ASSIGN_OR_RETURN(c.fps, ParseDoubleVar("WORKER_FPS", src.Get("WORKER_FPS"), 0.1, 120));
   VIGIL_ASSIGN_OR_RETURN(c.confidence_threshold,
                          ParseDoubleVar("CONFIDENCE_THRESHOLD", src.Get("CONFIDENCE_THRESHOLD"), 0, 1));
@@ -304,8 +317,7 @@ Result<WorkerConfig> BuildWorkerConfig(const ConfigSource& src) {
   c.confidence_threshold_set = src.Origin("CONFIDENCE_THRESHOLD") != "default";
   if (!c.confidence_threshold_set && c.detector_type == "ssd") c.confidence_threshold = 0.5;
   if (src.IsSet("STAFF_MATCH_THRESHOLD")) {
-    VIGIL_ASSIGN_OR_RETURN(double t,
-                           ParseDoubleVar("STAFF_MATCH_THRESHOLD", src.Get("STAFF_MATCH_THRESHOLD"), -1, 1));
+    VIGIL_ASSIGN_OR_RETURN(double t, ParseDoubleVar("STAFF_MATCH_THRESHOLD", src.Get("STAFF_MATCH_THRESHOLD"), -1, 1));
     c.staff_match_threshold = t;
   }
   VIGIL_ASSIGN_OR_RETURN(c.mock_mode, ParseBoolVar("MOCK_MODE", src.Get("MOCK_MODE")));
@@ -374,6 +386,8 @@ Result<ApiConfig> BuildApiConfig(const ConfigSource& src) {
   VIGIL_ASSIGN_OR_RETURN(c.detector_type, OneOf(src, "DETECTOR_TYPE", {"yunet", "ssd", "mock", "auto"}));
   VIGIL_ASSIGN_OR_RETURN(c.embedder_type,
                          OneOf(src, "EMBEDDER_TYPE", {"insightface", "sface", "faceapi", "mock", "auto"}));
+  VIGIL_ASSIGN_OR_RETURN(int64_t input_size, ParseIntVar("DETECT_INPUT_SIZE", src.Get("DETECT_INPUT_SIZE"), 64, 4096));
+  c.detect_input_size = static_cast<int>(input_size);
   VIGIL_ASSIGN_OR_RETURN(c.mock_mode, ParseBoolVar("MOCK_MODE", src.Get("MOCK_MODE")));
   return c;
 }

@@ -94,6 +94,8 @@ struct WorkerConfig {
   // ssd, else 0.7) and, for `auto`, vision::CreateFaceDetector with
   // std::nullopt picks the default of whichever detector `auto` resolves to.
   bool confidence_threshold_set = false;
+  // DETECT_INPUT_SIZE: long side of the frame copy YuNet runs on (64..4096).
+  int detect_input_size = 640;
   std::optional<double> staff_match_threshold;  // unset: the model's default
   bool mock_mode = false;
   std::string models_dir;
@@ -118,7 +120,7 @@ struct ApiConfig {
   std::chrono::milliseconds visit_merge_window{30 * 60 * 1000};
   int snapshot_retention_days = 30;
   std::chrono::milliseconds heartbeat_interval{5000};
-  int64_t max_body_bytes = 10LL << 20;
+  int64_t max_body_bytes = 32LL << 20;
   int threads = 2;
   std::string tls_cert;
   std::string tls_key;
@@ -127,6 +129,7 @@ struct ApiConfig {
   std::string models_dir;
   std::string detector_type;
   std::string embedder_type;
+  int detect_input_size = 640;  // DETECT_INPUT_SIZE, for enrolment and /recognize
   bool mock_mode = false;
 };
 

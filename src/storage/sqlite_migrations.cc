@@ -135,6 +135,20 @@ CREATE INDEX events_staff ON events(staff_id, captured_at, event_id) WHERE staff
 CREATE INDEX events_visit ON events(visit_id);
 CREATE INDEX events_snapshot ON events(snapshot_id);
 )sql",
+      // 2: fewer index writes per ingested event. Rows whose column is NULL
+      // are never looked up through these indexes (every query and foreign-key
+      // action compares the column with `=`, which only a non-NULL value
+      // satisfies, so SQLite and PostgreSQL both use the partial index), so
+      // they stay out of them: events without a site, a snapshot or a
+      // customer (staff sightings) cost one B-tree insert less each.
+      R"sql(
+DROP INDEX events_site;
+CREATE INDEX events_site ON events(site_id, captured_at, event_id) WHERE site_id IS NOT NULL;
+DROP INDEX events_snapshot;
+CREATE INDEX events_snapshot ON events(snapshot_id) WHERE snapshot_id IS NOT NULL;
+DROP INDEX events_customer;
+CREATE INDEX events_customer ON events(customer_id, captured_at, event_id) WHERE customer_id IS NOT NULL;
+)sql",
   };
   return kMigrations;
 }

@@ -104,7 +104,7 @@ Result<FaceDetectorPtr> CreateYuNetDetector(const std::string& onnx_path, float 
 }
 
 Result<FaceDetectorPtr> CreateFaceDetector(const std::string& type, const models::ModelRegistry& registry,
-                                           float confidence_threshold) {
+                                           float confidence_threshold, int input_size) {
   VIGIL_RETURN_IF_ERROR(CheckThreshold(confidence_threshold));
   if (type == "mock") return CreateMockDetector();
   auto yunet = registry.FindByKind("yunet");
@@ -114,7 +114,7 @@ Result<FaceDetectorPtr> CreateFaceDetector(const std::string& type, const models
       return FailedPrecondition("detector 'yunet' is not registered in " + registry.dir() +
                                 ": run `vigil models add yunet FILE.onnx`");
     }
-    return CreateYuNetDetector(registry.PathOf(*yunet), confidence_threshold);
+    return CreateYuNetDetector(registry.PathOf(*yunet), confidence_threshold, input_size);
   }
   if (type == "ssd" || type == "auto") {
     const auto anchors = registry.FindByKind("ssd_anchors");
@@ -136,11 +136,11 @@ float DefaultConfidenceThreshold(std::string_view detector) {
 }
 
 Result<FaceDetectorPtr> CreateFaceDetector(const std::string& type, const models::ModelRegistry& registry,
-                                           std::optional<float> confidence_threshold) {
-  if (confidence_threshold) return CreateFaceDetector(type, registry, *confidence_threshold);
+                                           std::optional<float> confidence_threshold, int input_size) {
+  if (confidence_threshold) return CreateFaceDetector(type, registry, *confidence_threshold, input_size);
   std::string resolved = type;
   if (type == "auto") resolved = registry.FindByKind("yunet") ? "yunet" : "ssd";
-  return CreateFaceDetector(type, registry, DefaultConfidenceThreshold(resolved));
+  return CreateFaceDetector(type, registry, DefaultConfidenceThreshold(resolved), input_size);
 }
 
 Result<std::vector<Detection>> DetectWithPaddingRetry(FaceDetector& detector, const cv::Mat& bgr) {

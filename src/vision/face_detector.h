@@ -24,6 +24,10 @@
 
 namespace vigil::vision {
 
+// YuNet's default input long side: a 640x480 frame runs as is. Smaller is
+// faster (cost ~ pixel count) but loses small faces (docs/performance-vision.md).
+inline constexpr int kDefaultDetectInputSize = 640;
+
 class FaceDetector {
  public:
   virtual ~FaceDetector() = default;
@@ -40,13 +44,18 @@ using FaceDetectorPtr = std::unique_ptr<FaceDetector>;
 // `type`: yunet | ssd | mock | auto. `confidence_threshold` in (0, 1]: faces
 // scoring below are dropped. A model that is not registered is
 // FailedPrecondition with a hint to run `vigil models install` / `models add`.
+//
+// `input_size` (DETECT_INPUT_SIZE): the long side, in pixels, of the frame
+// copy YuNet runs on (see CreateYuNetDetector); SSD always runs at its fixed
+// 512x512 and ignores it.
 Result<FaceDetectorPtr> CreateFaceDetector(const std::string& type, const models::ModelRegistry& registry,
-                                           float confidence_threshold);
+                                           float confidence_threshold, int input_size = kDefaultDetectInputSize);
 // The same with the threshold optional: std::nullopt uses the calibrated
 // default of the detector actually created (for `auto`, the one it resolves
 // to). Used when CONFIDENCE_THRESHOLD is not set (docs/thresholds.md).
 Result<FaceDetectorPtr> CreateFaceDetector(const std::string& type, const models::ModelRegistry& registry,
-                                           std::optional<float> confidence_threshold);
+                                           std::optional<float> confidence_threshold,
+                                           int input_size = kDefaultDetectInputSize);
 
 // The calibrated detection threshold of a detector ("yunet", "ssd", "mock"):
 // the score cut that finds every face of the face-api demo photos and
@@ -56,9 +65,10 @@ float DefaultConfidenceThreshold(std::string_view detector);
 // Direct constructors from a model file (tests, benchmarks, `models add` probes).
 // `max_side`: YuNet runs on the frame scaled down so its long side is at most
 // this many pixels (640: a 640x480 frame as is; 320: at 320x240, ~3.5x
-// cheaper but faces under ~40 px in the frame are lost; docs/performance-vision.md).
+// cheaper). YuNet loses faces under ~10 px in its input, so the smallest face
+// found is ~10 * frame long side / max_side px (docs/performance-vision.md).
 Result<FaceDetectorPtr> CreateYuNetDetector(const std::string& onnx_path, float confidence_threshold,
-                                            int max_side = 640);
+                                            int max_side = kDefaultDetectInputSize);
 // `anchors_path`: the 5118x4 float32 anchor file installed next to the SSD graph.
 Result<FaceDetectorPtr> CreateSsdDetector(const std::string& onnx_path, const std::string& anchors_path,
                                           float confidence_threshold);

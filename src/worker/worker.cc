@@ -66,7 +66,7 @@ Status Worker::Init() {
     registry_ = models::ModelRegistry::Open("").value_or(models::ModelRegistry{});
   }
   // Probe once so a missing model stops the worker at startup with one line.
-  auto det = vision::CreateFaceDetector(detector_type_, *registry_, DetectorThreshold(c));
+  auto det = vision::CreateFaceDetector(detector_type_, *registry_, DetectorThreshold(c), c.detect_input_size);
   if (!det.ok()) return det.status().WithContext("DETECTOR_TYPE=" + detector_type_);
   auto emb = vision::CreateFaceEmbedder(embedder_type_, *registry_);
   if (!emb.ok()) return emb.status().WithContext("EMBEDDER_TYPE=" + embedder_type_);
@@ -105,10 +105,12 @@ void Worker::Push(InboxItem item) {
 
 void Worker::RequestShutdown() {
   shutdown_requested_ = true;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    wake_ = true;
-  }
+  // Notify while holding the lock: `vigil worker`'s signal thread calls this,
+  // and Run() may return and the Worker be destroyed as soon as the waiter
+  // can take mu_; a notify after the unlock could touch a destroyed cv_
+  // (found by TSan).
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_ = true;
   cv_.notify_one();
 }
 
@@ -127,7 +129,8 @@ CameraSpec Worker::LocalCamera() const {
 Result<std::unique_ptr<CameraPipeline>> Worker::MakePipeline(const CameraSpec& spec) {
   const WorkerConfig& c = setup_.config;
   VIGIL_ASSIGN_OR_RETURN(auto det,
-                         vision::CreateFaceDetector(detector_type_, *registry_, DetectorThreshold(c)));
+                         vision::CreateFaceDetector(detector_type_, *registry_, DetectorThreshold(c),
+                                                    c.detect_input_size));
   VIGIL_ASSIGN_OR_RETURN(auto emb, vision::CreateFaceEmbedder(embedder_type_, *registry_));
   PipelineOptions o;
   o.worker_id = setup_.worker_id;

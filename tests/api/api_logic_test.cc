@@ -175,11 +175,18 @@ TEST(StaticFiles, ServesFilesAndRefusesTraversal) {
 }
 
 TEST(HttpTypes, QueryAndPercentDecoding) {
-  auto q = ParseQuery("a=1&b=x%20y&c=a+b&bad=%zz&=skip");
+  bool malformed = false;
+  auto q = ParseQuery("a=1&b=x%20y&c=a+b&=skip", &malformed);
   EXPECT_EQ(q["a"], "1");
   EXPECT_EQ(q["b"], "x y");
   EXPECT_EQ(q["c"], "a b");
+  EXPECT_FALSE(malformed);
+  q = ParseQuery("a=1&bad=%zz", &malformed);
   EXPECT_EQ(q.count("bad"), 0u);
+  EXPECT_TRUE(malformed);  // the caller answers 400 (AppTest.MalformedQueryEscapeIs400)
+  malformed = false;
+  ParseQuery("k%4=v", &malformed);
+  EXPECT_TRUE(malformed);
   std::string out;
   EXPECT_FALSE(PercentDecode("%4", false, &out));
   EXPECT_TRUE(PercentDecode("/a%2Fb", false, &out));

@@ -43,7 +43,7 @@ Request MakeRequest(const std::string& method, const std::string& target, const 
   r.method = method;
   size_t q = target.find('?');
   r.path = target.substr(0, q);
-  if (q != std::string::npos) r.query = ParseQuery(target.substr(q + 1));
+  if (q != std::string::npos) r.query = ParseQuery(target.substr(q + 1), &r.malformed_query);
   r.body = body;
   if (auth) r.headers["authorization"] = std::string("Bearer ") + kAdminToken;
   return r;

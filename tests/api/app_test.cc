@@ -130,6 +130,20 @@ TEST_F(AppTest, UnknownRoutesAndWrongMethods) {
   EXPECT_EQ(Call("POST", "/healthz", "", false).status, 405);
 }
 
+TEST_F(AppTest, MalformedQueryEscapeIs400) {
+  CallJson("GET", "/api/v1/events?camera=x%20y", "", 200);
+  for (const char* target :
+       {"/api/v1/events?camera=%zz", "/api/v1/visits?site=a&from=%4", "/api/v1/customers?q%GG=1"}) {
+    Response r = Call("GET", target);
+    EXPECT_EQ(r.status, 400) << target;
+    auto j = ParseJson(r.body);
+    ASSERT_TRUE(j.ok()) << r.body;
+    EXPECT_EQ((*j)["error"]["code"], "bad_request") << target;
+  }
+  // Auth still comes first.
+  EXPECT_EQ(Call("GET", "/api/v1/events?camera=%zz", "", false).status, 401);
+}
+
 TEST_F(AppTest, BadInputOnEveryWritingRoute) {
   Json site = CallJson("POST", "/api/v1/sites", R"({"name":"Shop"})", 201);
   Json staff = CallJson("POST", "/api/v1/staff", R"({"name":"Ann"})", 201);

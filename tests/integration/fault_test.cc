@@ -17,13 +17,12 @@
 // each test stays under 60 s.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cerrno>
@@ -31,7 +30,6 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -230,25 +228,9 @@ class FaultTest : public ::testing::Test {
         {"LOG_LEVEL", "info"},
     };
     std::string log = dir_.path() + "/api-" + std::to_string(++api_starts_) + ".log";
-    api_ = Process::Start({VIGIL_BINARY, "api"}, env, log);
-    std::regex port_re(R"(listening.*port=(\d+))");
-    bool up = WaitUntil(
-        [&] {
-          std::smatch m;
-          std::string text = api_.Log();
-          if (std::regex_search(text, m, port_re)) {
-            port_ = std::stoi(m[1]);
-            return true;
-          }
-          return !api_.running();
-        },
-        20s);
-    if (!api_.running() || !up) {
-      std::string text = api_.Log();
-      if (text.find("not built yet") != std::string::npos) GTEST_SKIP() << "`vigil api` is not built yet";
-      FAIL() << "vigil api did not start:\n" << text;
-    }
-    ASSERT_TRUE(WaitUntil([&] { return Http(port_, "GET", "/healthz", "").status == 200; }, 10s));
+    const ApiStartup started = worker_it::StartApi(api_, env, log, 20s);
+    VIGIL_ASSERT_API_UP(started);
+    port_ = started.port;
   }
 
   void KillApi() {
@@ -328,7 +310,8 @@ class FaultTest : public ::testing::Test {
   }
 
   static int64_t Duplicates(const std::multiset<std::string>& ids) {
-    return static_cast<int64_t>(ids.size()) - static_cast<int64_t>(std::set<std::string>(ids.begin(), ids.end()).size());
+    return static_cast<int64_t>(ids.size()) -
+           static_cast<int64_t>(std::set<std::string>(ids.begin(), ids.end()).size());
   }
 
   static size_t CountOf(const std::string& text, const std::string& needle) {
@@ -352,10 +335,10 @@ TEST_F(FaultTest, ApiKilledUnderLoadgenLosesNoAckedEventAndStoresNoneTwice) {
   std::string ids_file = dir_.path() + "/acked-ids.txt";
   // 4 simulated workers, 150 events/s for 8 s; they reconnect and re-send
   // their unacknowledged events after the API comes back.
-  Process gen = Process::Start({VIGIL_BINARY, "loadgen", "--api", "http://127.0.0.1:" + std::to_string(port), "--key",
-                                kWorkerKey, "--workers", "4", "--rate", "150", "--duration", "8", "--drain", "20",
-                                "--people", "50", "--json", "--acked-ids", ids_file},
-                               {}, dir_.path() + "/loadgen.log");
+  Process gen = Process::Start(
+      {VIGIL_BINARY, "loadgen", "--api", "http://127.0.0.1:" + std::to_string(port), "--key", kWorkerKey, "--workers",
+       "4", "--rate", "150", "--duration", "8", "--drain", "20", "--people", "50", "--json", "--acked-ids", ids_file},
+      {}, dir_.path() + "/loadgen.log");
   ASSERT_TRUE(WaitUntil([&] { return StoredAtLeast(150) || !gen.running(); }, 20s)) << gen.Log();
   ASSERT_TRUE(gen.running()) << gen.Log();
   KillApi();
@@ -546,8 +529,8 @@ TEST_F(FaultTest, FullSpoolDropsCountsAndLogsOnceThenDrains) {
   ASSERT_TRUE(w.running()) << w.Log();
   Json before = Counters("worker-full");
   // Still working: more events are created after the drops began.
-  ASSERT_TRUE(WaitUntil(
-      [&] { return Counters("worker-full").value("created", 0) > before.value("created", 0) + 1; }, 20s));
+  ASSERT_TRUE(
+      WaitUntil([&] { return Counters("worker-full").value("created", 0) > before.value("created", 0) + 1; }, 20s));
   std::string log = w.Log();
   EXPECT_EQ(CountOf(log, "spool full: dropping"), 1u) << log;
 
@@ -571,8 +554,8 @@ TEST_F(FaultTest, FullSpoolDropsCountsAndLogsOnceThenDrains) {
   std::cout << "FAULT spool_full: max_bytes=65536 generated=" << c.value("created", 0)
             << " acked=" << c.value("acked", 0) << " dropped=" << c.value("dropped", 0)
             << " heartbeat_dropped=" << hb_dropped << " stored=" << stored.size()
-            << " duplicates=" << Duplicates(stored)
-            << " full_log_lines=" << CountOf(w.Log(), "spool full: dropping") << std::endl;
+            << " duplicates=" << Duplicates(stored) << " full_log_lines=" << CountOf(w.Log(), "spool full: dropping")
+            << std::endl;
   EXPECT_GE(c.value("dropped", 0), 3);
   EXPECT_EQ(c.value("created", 0), c.value("acked", 0) + c.value("dropped", 0));
   EXPECT_EQ(static_cast<int64_t>(stored.size()), c.value("acked", 0));

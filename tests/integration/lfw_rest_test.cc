@@ -15,7 +15,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,25 +100,9 @@ class LfwRestTest : public ::testing::Test {
         {"RECOGNIZE_RATE_LIMIT", "0"},
         {"LOG_LEVEL", "info"},
     };
-    api_ = Process::Start({VIGIL_BINARY, "api"}, env, dir_.path() + "/api.log");
-    std::regex port_re(R"(listening.*port=(\d+))");
-    bool up = WaitUntil(
-        [&] {
-          std::smatch m;
-          std::string text = api_.Log();
-          if (std::regex_search(text, m, port_re)) {
-            port_ = std::stoi(m[1]);
-            return true;
-          }
-          return !api_.running();
-        },
-        30s);
-    if (!api_.running() || !up) {
-      std::string text = api_.Log();
-      if (text.find("not built yet") != std::string::npos) GTEST_SKIP() << "`vigil api` is not built yet";
-      FAIL() << "vigil api did not start:\n" << text;
-    }
-    ASSERT_TRUE(WaitUntil([&] { return Http(port_, "GET", "/healthz", "").status == 200; }, 10s));
+    const ApiStartup started = worker_it::StartApi(api_, env, dir_.path() + "/api.log", 30s);
+    VIGIL_ASSERT_API_UP(started);
+    port_ = started.port;
   }
 
   HttpResponse Post(const std::string& path, const std::string& body, const std::string& type) {
@@ -199,8 +182,8 @@ TEST_F(LfwRestTest, EnrolledStaffAreRecognizedAndAStrangerIsNot) {
     }
   }
   const double rate = static_cast<double>(identified) / probes;
-  std::cout << "lfw10 REST identification: " << identified << "/" << probes << " (" << rate * 100
-            << " %), wrong " << wrong << ", enrolled " << enrolled << ", refused " << refused << "\n";
+  std::cout << "lfw10 REST identification: " << identified << "/" << probes << " (" << rate * 100 << " %), wrong "
+            << wrong << ", enrolled " << enrolled << ", refused " << refused << "\n";
   // docs/thresholds.md: at the default threshold identification against a
   // gallery of 9 photos per person is 99 % (leave-one-out), while a single
   // genuine pair reaches the threshold only 76.7 % of the time. With 4 photos

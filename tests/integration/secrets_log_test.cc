@@ -10,7 +10,6 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <regex>
 
 #include "core/json_util.h"
 #include "integration/worker_process_helpers.h"
@@ -44,21 +43,9 @@ class SecretsLogTest : public ::testing::TestWithParam<std::string> {
         {"LOG_LEVEL", "debug"},
         {"LOG_FORMAT", LogFormat()},
     };
-    api_ = Process::Start({VIGIL_BINARY, "api"}, env, dir_.path() + "/api.log");
-    std::regex port_re(R"(listening.*port\D{1,4}(\d+))");
-    bool up = WaitUntil(
-        [&] {
-          std::smatch m;
-          std::string text = api_.Log();
-          if (std::regex_search(text, m, port_re)) {
-            port_ = std::stoi(m[1]);
-            return true;
-          }
-          return !api_.running();
-        },
-        20s);
-    ASSERT_TRUE(up && api_.running()) << "vigil api did not start:\n" << api_.Log();
-    ASSERT_TRUE(WaitUntil([&] { return Http(port_, "GET", "/healthz", "").status == 200; }, 10s));
+    const ApiStartup started = worker_it::StartApi(api_, env, dir_.path() + "/api.log", 20s);
+    VIGIL_ASSERT_API_UP(started);
+    port_ = started.port;
   }
 
   Process StartWorker(const std::string& id, const std::string& key) {

@@ -5,11 +5,10 @@
 //
 // Every wait is on a condition with a deadline; each test stays under 60 s.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <mutex>
@@ -146,7 +145,8 @@ class MjpegClient {
       size_t len = std::stoul(m[1]);
       if (buf_.size() < head_end + 4 + len + 2) return;
       std::string body = buf_.substr(head_end + 4, len);
-      if (body.size() < 2 || static_cast<unsigned char>(body[0]) != 0xFF || static_cast<unsigned char>(body[1]) != 0xD8) {
+      if (body.size() < 2 || static_cast<unsigned char>(body[0]) != 0xFF ||
+          static_cast<unsigned char>(body[1]) != 0xD8) {
         all_jpeg_ = false;
       }
       if (std::regex_search(part_head, m, meta_re)) {
@@ -187,25 +187,9 @@ class StreamTest : public ::testing::Test {
         {"HEARTBEAT_INTERVAL", "1s"},
         {"LOG_LEVEL", "info"},
     };
-    api_ = Process::Start({VIGIL_BINARY, "api"}, env, dir_.path() + "/api.log");
-    std::regex port_re(R"(listening.*port=(\d+))");
-    bool up = WaitUntil(
-        [&] {
-          std::smatch m;
-          std::string text = api_.Log();
-          if (std::regex_search(text, m, port_re)) {
-            port_ = std::stoi(m[1]);
-            return true;
-          }
-          return !api_.running();
-        },
-        20s);
-    if (!api_.running() || !up) {
-      std::string text = api_.Log();
-      if (text.find("not built yet") != std::string::npos) GTEST_SKIP() << "`vigil api` is not built yet";
-      FAIL() << "vigil api did not start:\n" << text;
-    }
-    ASSERT_TRUE(WaitUntil([&] { return Http(port_, "GET", "/healthz", "").status == 200; }, 10s));
+    const ApiStartup started = worker_it::StartApi(api_, env, dir_.path() + "/api.log", 20s);
+    VIGIL_ASSERT_API_UP(started);
+    port_ = started.port;
   }
 
   void StartWorker() {
@@ -323,12 +307,10 @@ TEST_F(StreamTest, SlowViewerDoesNotSlowFastViewerAndWorkerStopsWhenBothLeave) {
   ASSERT_TRUE(WaitUntil([&] { return Count(worker_.Log(), "live stream stopped") > stops_before; }, 1s))
       << "the worker still streams 1 s after the viewers left\n"
       << worker_.Log();
-  std::cout << "worker stopped "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - left).count()
+  std::cout << "worker stopped " << std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - left).count()
             << " ms after the viewers left\n";
-  EXPECT_TRUE(WaitUntil([&] { return Http(port_, "GET", "/metrics", "").body.find("vigil_stream_viewers 0") !=
-                                     std::string::npos; },
-                        5s));
+  EXPECT_TRUE(WaitUntil(
+      [&] { return Http(port_, "GET", "/metrics", "").body.find("vigil_stream_viewers 0") != std::string::npos; }, 5s));
 }
 
 TEST_F(StreamTest, WorkerGoingAwayEndsTheStreamCleanly) {
@@ -337,10 +319,12 @@ TEST_F(StreamTest, WorkerGoingAwayEndsTheStreamCleanly) {
   ASSERT_FALSE(cam.empty()) << worker_.Log();
   MjpegClient viewer(port_, StreamPath(cam), kAdminToken);
   ASSERT_EQ(viewer.ReadHead(), 200);
-  ASSERT_TRUE(WaitUntil([&] {
-    viewer.Step(65536);
-    return viewer.parts() >= 1;
-  }, 10s));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        viewer.Step(65536);
+        return viewer.parts() >= 1;
+      },
+      10s));
   worker_.Signal(SIGKILL);
   // The API notices the dead socket, ends the response with the closing
   // delimiter and closes the connection.

@@ -24,7 +24,6 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "core/json_util.h"
 #include "integration/worker_process_helpers.h"
@@ -161,24 +160,11 @@ class TlsTest : public ::testing::Test {
 
   void StartApi() {
     std::filesystem::create_directories(dir_.path() + "/api-data");
-    api_ = Process::Start({VIGIL_BINARY, "api"}, ApiEnv(dir_.path() + "/server.pem", dir_.path() + "/server.key"),
-                          dir_.path() + "/api.log");
-    std::regex port_re(R"(listening.*port=(\d+))");
-    bool up = WaitUntil(
-        [&] {
-          std::smatch m;
-          std::string text = api_.Log();
-          if (std::regex_search(text, m, port_re)) {
-            port_ = std::stoi(m[1]);
-            return true;
-          }
-          return !api_.running();
-        },
-        20s);
-    ASSERT_TRUE(up && api_.running()) << "vigil api did not start:\n" << api_.Log();
-    ASSERT_TRUE(WaitUntil([&] { return Https(port_, ca(), "GET", "/healthz", "").status == 200; }, 10s))
-        << Https(port_, ca(), "GET", "/healthz", "").error << "\n"
-        << api_.Log();
+    const ApiStartup started = worker_it::StartApi(
+        api_, ApiEnv(dir_.path() + "/server.pem", dir_.path() + "/server.key"), dir_.path() + "/api.log", 20s,
+        [this](int port) { return Https(port, ca(), "GET", "/healthz", "").status == 200; });
+    VIGIL_ASSERT_API_UP(started);
+    port_ = started.port;
   }
 
   Process StartWorker(const std::string& id, const std::string& api_url, const std::string& ca_file) {

@@ -4,16 +4,13 @@
 // spool replay after a worker crash, clean shutdown, and a wrong key.
 //
 // Every wait is on a condition with a deadline; each test stays under 60 s.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
-#include <set>
-
 #include <opencv2/imgcodecs.hpp>
+#include <set>
 
 #include "core/json_util.h"
 #include "integration/worker_process_helpers.h"
@@ -41,30 +38,14 @@ class WorkerIntegrationTest : public ::testing::Test {
   // Starts `vigil api` on `port` (0: any) and waits until it listens.
   void StartApi(int port) {
     std::map<std::string, std::string> env = {
-        {"API_PORT", std::to_string(port)}, {"API_BIND", "127.0.0.1"},     {"VIGIL_DATA_DIR", data_dir()},
+        {"API_PORT", std::to_string(port)}, {"API_BIND", "127.0.0.1"},      {"VIGIL_DATA_DIR", data_dir()},
         {"API_ADMIN_TOKEN", kAdminToken},   {"WORKER_API_KEY", kWorkerKey}, {"MOCK_MODE", "true"},
         {"HEARTBEAT_INTERVAL", "1s"},       {"LOG_LEVEL", "info"},
     };
     std::string log = dir_.path() + "/api-" + std::to_string(++api_starts_) + ".log";
-    api_ = Process::Start({VIGIL_BINARY, "api"}, env, log);
-    std::regex port_re(R"(listening.*port=(\d+))");
-    bool up = WaitUntil(
-        [&] {
-          std::smatch m;
-          std::string text = api_.Log();
-          if (std::regex_search(text, m, port_re)) {
-            port_ = std::stoi(m[1]);
-            return true;
-          }
-          return !api_.running();
-        },
-        20s);
-    if (!api_.running() || !up) {
-      std::string text = api_.Log();
-      if (text.find("not built yet") != std::string::npos) GTEST_SKIP() << "`vigil api` is not built yet";
-      FAIL() << "vigil api did not start:\n" << text;
-    }
-    ASSERT_TRUE(WaitUntil([&] { return Http(port_, "GET", "/healthz", "").status == 200; }, 10s));
+    const ApiStartup started = worker_it::StartApi(api_, env, log, 20s);
+    VIGIL_ASSERT_API_UP(started);
+    port_ = started.port;
   }
 
   Process StartWorker(const std::string& id, std::map<std::string, std::string> extra = {}) {
@@ -81,7 +62,8 @@ class WorkerIntegrationTest : public ::testing::Test {
         {"LOG_LEVEL", "info"},
     };
     for (auto& [k, v] : extra) env[k] = v;
-    return Process::Start({VIGIL_BINARY, "worker"}, env, dir_.path() + "/" + id + "-" + std::to_string(++worker_starts_) + ".log");
+    return Process::Start({VIGIL_BINARY, "worker"}, env,
+                          dir_.path() + "/" + id + "-" + std::to_string(++worker_starts_) + ".log");
   }
 
   Json Workers() {
@@ -183,7 +165,8 @@ TEST_F(WorkerIntegrationTest, EventsBecomeStaffSightingsAndCustomerVisits) {
         return staff_seen && customer_seen;
       },
       45s))
-      << "staff=" << staff_seen << " customer=" << customer_seen << "\n" << w.Log();
+      << "staff=" << staff_seen << " customer=" << customer_seen << "\n"
+      << w.Log();
   EXPECT_TRUE(WaitUntil([&] { return !ListAll(port_, "/api/v1/visits", kAdminToken).empty(); }, 10s));
   EXPECT_FALSE(ListAll(port_, "/api/v1/customers", kAdminToken).empty());
 }
@@ -198,9 +181,7 @@ TEST_F(WorkerIntegrationTest, ApiKilledMidStreamEveryEventIsStoredExactlyOnce) {
   // While the API is down the workers keep creating events into their spools.
   int64_t before = Counters("worker-a").value("created", 0) + Counters("worker-b").value("created", 0);
   ASSERT_TRUE(WaitUntil(
-      [&] {
-        return Counters("worker-a").value("created", 0) + Counters("worker-b").value("created", 0) >= before + 2;
-      },
+      [&] { return Counters("worker-a").value("created", 0) + Counters("worker-b").value("created", 0) >= before + 2; },
       30s));
   StartApi(port);
   ASSERT_EQ(port_, port);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -115,6 +116,36 @@ bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds time
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval, not a wait for an outcome
   }
+}
+
+ApiStartup StartApi(Process& api, const std::map<std::string, std::string>& env, const std::string& log_path,
+                    std::chrono::milliseconds timeout, const std::function<bool(int port)>& ready) {
+  ApiStartup out;
+  api = Process::Start({VIGIL_BINARY, "api"}, env, log_path);
+  // Text logs say `port=8080`, JSON logs `"port":8080`.
+  static const std::regex kPort(R"(listening.*port\D{1,4}(\d+))");
+  const bool logged = WaitUntil(
+      [&] {
+        std::smatch m;
+        const std::string text = api.Log();
+        if (std::regex_search(text, m, kPort)) {
+          out.port = std::stoi(m[1]);
+          return true;
+        }
+        return !api.running();
+      },
+      timeout);
+  if (!logged || out.port == 0 || !api.running()) {
+    out.log = api.Log();
+    out.not_built = out.log.find("not built yet") != std::string::npos;
+    return out;
+  }
+  const int port = out.port;
+  out.up = WaitUntil(ready ? std::function<bool()>([&] { return ready(port); })
+                           : std::function<bool()>([&] { return Http(port, "GET", "/healthz", "").status == 200; }),
+                     timeout);
+  if (!out.up) out.log = api.Log();
+  return out;
 }
 
 HttpResponse Http(int port, const std::string& method, const std::string& path, const std::string& token,
@@ -223,7 +254,8 @@ std::vector<std::string> ListeningSockets(pid_t pid) {
       if (!inodes.count(inode)) continue;
       bool tcp = proto[0] == 't';
       std::string port = local.substr(local.find(':') + 1);
-      if ((tcp && st == "0A") || (!tcp && st == "07" && port != "0000")) found.push_back(std::string(proto) + ":" + inode);
+      if ((tcp && st == "0A") || (!tcp && st == "07" && port != "0000"))
+        found.push_back(std::string(proto) + ":" + inode);
     }
   }
   std::ifstream u("/proc/" + std::to_string(pid) + "/net/unix");

@@ -65,6 +65,30 @@ class ScratchDir {
   std::string path_;
 };
 
+// How a `vigil api` child came up (see StartApi).
+struct ApiStartup {
+  bool up = false;         // it logged its port and `ready` held in time
+  bool not_built = false;  // the binary is the placeholder that says "not built yet"
+  int port = 0;            // the port it logged (API_PORT=0 picks a free one)
+  std::string log;         // its log when it did not come up, for the failure message
+};
+
+// Starts `vigil api` with `env` into `api` (stdout and stderr to `log_path`),
+// reads the port from its "listening … port=N" line (text or JSON log), then
+// waits until `ready(port)` holds — by default GET /healthz answering 200 over
+// plain HTTP. `timeout` bounds each of the two waits.
+ApiStartup StartApi(Process& api, const std::map<std::string, std::string>& env, const std::string& log_path,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                    const std::function<bool(int port)>& ready = {});
+
+// For a test body or a void helper it calls: skips when `vigil api` is not
+// built, fails with the API's log when it did not come up.
+#define VIGIL_ASSERT_API_UP(startup)                                            \
+  do {                                                                          \
+    if ((startup).not_built) GTEST_SKIP() << "`vigil api` is not built yet";    \
+    ASSERT_TRUE((startup).up) << "vigil api did not start:\n" << (startup).log; \
+  } while (0)
+
 // All items of a paginated list endpoint (follows next_cursor).
 std::vector<Json> ListAll(int port, const std::string& path, const std::string& token);
 

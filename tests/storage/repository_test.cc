@@ -19,12 +19,12 @@ using testing::TempDir;
 TEST_F(RepoTest, MigratesEmptyDatabaseToLatestVersion) {
   auto v = repo_->SchemaVersion();
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(*v, 1);
+  EXPECT_EQ(*v, 2);
   // Reopening applies nothing new and keeps the version.
   repo_.reset();
   auto again = OpenRepository(url_);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(*(*again)->SchemaVersion(), 1);
+  EXPECT_EQ(*(*again)->SchemaVersion(), 2);
   for (const char* t : {"sites", "cameras", "workers", "staff", "staff_faces", "customers", "customer_embeddings",
                         "events", "visits", "snapshots"}) {
     auto n = (*again)->CountRows(t);
@@ -40,7 +40,7 @@ TEST(OpenRepositoryTest, RejectsUnknownSchemesAndReportsPostgresAsUnimplemented)
   EXPECT_EQ(OpenRepository("sqlite://").status().code(), StatusCode::kInvalidArgument);
   auto mem = OpenRepository("sqlite::memory:");
   ASSERT_TRUE(mem.ok()) << mem.status().ToString();
-  EXPECT_EQ(*(*mem)->SchemaVersion(), 1);
+  EXPECT_EQ(*(*mem)->SchemaVersion(), 2);
 }
 
 TEST(OpenRepositoryTest, CorruptFileIsDataLossNotACrash) {
