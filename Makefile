@@ -22,7 +22,7 @@ build: bootstrap
 # Every test under ASan+UBSan in build-asan; the worker, api and integration
 # tests under TSan in build-tsan (scripts/sanitize, docs/testing.md).
 sanitize: bootstrap
-	JOBS=$(JOBS) bash scripts/sanitize asan
+	JOBS=$(JOBS) bash scripts/sanitize asan-full
 
 tsan: bootstrap
 	JOBS=$(JOBS) bash scripts/sanitize tsan
