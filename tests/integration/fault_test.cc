@@ -341,6 +341,11 @@ TEST_F(FaultTest, ApiKilledUnderLoadgenLosesNoAckedEventAndStoresNoneTwice) {
       {}, dir_.path() + "/loadgen.log");
   ASSERT_TRUE(WaitUntil([&] { return StoredAtLeast(150) || !gen.running(); }, 20s)) << gen.Log();
   ASSERT_TRUE(gen.running()) << gen.Log();
+  // Freeze the API first so that events are certainly in flight (sent, not
+  // acknowledged) when it dies: on a fast machine every event may otherwise
+  // be acknowledged within a millisecond and the kill would catch none.
+  api_.Signal(SIGSTOP);
+  std::this_thread::sleep_for(400ms);
   KillApi();
   auto killed_at = SteadyClock::now();
   StartApi(port);
