@@ -232,6 +232,32 @@ void BM_ExactSearch(benchmark::State& state) {
 }
 BENCHMARK(BM_ExactSearch)->Arg(1'000)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
 
+// Best match for a batch of 64 queries, as the API's ingest thread matches a
+// batch of events against the customer gallery: one BestMany pass (`multi`
+// = 1) against 64 Search(q, 1) calls (`multi` = 0). Time is per batch;
+// items_per_second counts queries.
+void BM_ExactBestBatch(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(0));
+  const bool multi = state.range(1) != 0;
+  constexpr size_t kBatch = 64;
+  Dataset& d = Data(n);
+  std::vector<float> batch(Queries().begin(), Queries().begin() + kBatch * kDim);
+  for (auto _ : state) {
+    if (multi) {
+      auto r = d.exact->BestMany(batch, kBatch);
+      benchmark::DoNotOptimize(r);
+    } else {
+      for (size_t q = 0; q < kBatch; ++q) {
+        auto r = d.exact->Search(Row(batch, q), 1);
+        benchmark::DoNotOptimize(r);
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+  state.SetLabel(KernelIsa());
+}
+BENCHMARK(BM_ExactBestBatch)->ArgsProduct({{2'500, 10'000, 100'000}, {0, 1}})->Unit(benchmark::kMicrosecond);
+
 // The scoring kernel alone (no top-k selection), to separate its cost from
 // the search around it.
 void BM_InnerProductsKernel(benchmark::State& state) {

@@ -33,6 +33,19 @@ std::optional<storage::CustomerMatch> CustomerIndex::Match(const std::string& mo
   return storage::CustomerMatch{(*r)[0].owner, (*r)[0].similarity};
 }
 
+std::vector<std::optional<storage::CustomerMatch>> CustomerIndex::MatchMany(
+    const std::string& model, const std::vector<const std::vector<float>*>& embeddings, double threshold) const {
+  std::vector<std::span<const float>> queries;
+  queries.reserve(embeddings.size());
+  for (const auto* e : embeddings) queries.emplace_back(*e);
+  auto best = gallery_.BestOwnerMany(model, queries);
+  std::vector<std::optional<storage::CustomerMatch>> out(embeddings.size());
+  for (size_t i = 0; i < best.size() && i < out.size(); ++i) {
+    if (best[i] && best[i]->similarity >= threshold) out[i] = storage::CustomerMatch{best[i]->owner, best[i]->similarity};
+  }
+  return out;
+}
+
 void CustomerIndex::Apply(const storage::IndexDelta& delta) {
   for (const auto& id : delta.removed_embedding_ids) gallery_.Remove(id);
   for (const auto& e : delta.added) {

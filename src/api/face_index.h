@@ -28,6 +28,10 @@ class CustomerIndex final : public storage::CustomerIndex {
 
   std::optional<storage::CustomerMatch> Match(const std::string& model, const std::vector<float>& embedding,
                                               double threshold) const override;
+  // One pass of the gallery per four embeddings (Gallery::BestOwnerMany).
+  std::vector<std::optional<storage::CustomerMatch>> MatchMany(const std::string& model,
+                                                               const std::vector<const std::vector<float>*>& embeddings,
+                                                               double threshold) const override;
   void Apply(const storage::IndexDelta& delta) override;
   // Removes the given embeddings (customer erased).
   void Remove(const std::vector<std::string>& embedding_ids);

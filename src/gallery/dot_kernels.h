@@ -20,6 +20,14 @@ float InnerProduct(const float* a, const float* b, size_t dim);
 // `out` must not alias `rows` or `q`.
 void InnerProducts(const float* rows, size_t n, size_t dim, const float* q, float* out);
 
+// out[qi * n + i] = rows[i] · queries[qi] for `nq` queries (row-major nq × dim)
+// against the `n` rows: one pass over `rows` serves four queries at a time, so
+// a gallery too big for the cache is read from memory a quarter as often as by
+// `nq` calls of InnerProducts. Scores equal InnerProducts' up to rounding
+// (the compiler may contract the loops into FMAs differently).
+// `out` (nq × n) must not alias the inputs.
+void InnerProductsMulti(const float* rows, size_t n, size_t dim, const float* queries, size_t nq, float* out);
+
 // "x86-64-v3" or "baseline": which kernel the loader chose (for benchmarks and logs).
 const char* KernelIsa();
 

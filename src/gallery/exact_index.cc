@@ -127,6 +127,37 @@ Result<std::vector<Match>> ExactIndex::Search(std::span<const float> q, size_t k
   return out;
 }
 
+std::vector<std::optional<Match>> ExactIndex::BestMany(std::span<const float> queries, size_t nq) const {
+  std::vector<std::optional<Match>> out(nq);
+  const size_t n = ids_.size();
+  if (n == 0 || nq == 0 || queries.size() < nq * dim_) return out;
+  std::vector<float> best_score(nq, 0.0f);
+  std::vector<size_t> best_row(nq, n);  // n: none yet
+  // Row blocks small enough to stay in L2 while every query tile passes over them.
+  constexpr size_t kQueryTile = 64;
+  std::vector<float> scores(kQueryTile * kBlockRows);
+  for (size_t start = 0; start < n; start += kBlockRows) {
+    const size_t rows = std::min(kBlockRows, n - start);
+    for (size_t q0 = 0; q0 < nq; q0 += kQueryTile) {
+      const size_t tile = std::min(kQueryTile, nq - q0);
+      InnerProductsMulti(data_.data() + start * dim_, rows, dim_, queries.data() + q0 * dim_, tile, scores.data());
+      for (size_t t = 0; t < tile; ++t) {
+        const float* s = scores.data() + t * rows;
+        for (size_t i = 0; i < rows; ++i) {
+          if (best_row[q0 + t] == n || s[i] > best_score[q0 + t]) {
+            best_score[q0 + t] = s[i];
+            best_row[q0 + t] = start + i;
+          }
+        }
+      }
+    }
+  }
+  for (size_t q = 0; q < nq; ++q) {
+    if (best_row[q] < n) out[q] = Match{ids_[best_row[q]], owners_[best_row[q]], best_score[q]};
+  }
+  return out;
+}
+
 void ExactIndex::ForEach(
     const std::function<void(const std::string&, const std::string&, std::span<const float>)>& fn) const {
   for (size_t row = 0; row < ids_.size(); ++row) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,12 @@ class ExactIndex {
   // The k highest inner products with `q`, best first (fewer when the index
   // holds fewer). InvalidArgument when `q` does not have dim() finite values.
   Result<std::vector<Match>> Search(std::span<const float> q, size_t k) const;
+
+  // The best entry for each of `nq` queries (row-major nq × dim(), already
+  // checked and normalised by the caller), or nullopt for all when the index
+  // is empty. Same result as Search(query, 1) for each query (ties go to the
+  // earlier row), but the matrix is read once per four queries.
+  std::vector<std::optional<Match>> BestMany(std::span<const float> queries, size_t nq) const;
 
   // Calls fn(id, owner, vector) for every entry, in storage order.
   void ForEach(const std::function<void(const std::string&, const std::string&, std::span<const float>)>& fn) const;

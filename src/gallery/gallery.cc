@@ -231,6 +231,35 @@ Result<std::vector<Match>> Gallery::SearchOwners(std::string_view model, std::sp
   }
 }
 
+std::vector<std::optional<Match>> Gallery::BestOwnerMany(std::string_view model,
+                                                         const std::vector<std::span<const float>>& queries) const {
+  std::vector<std::optional<Match>> out(queries.size());
+  auto lock = ReadLock();
+  const ModelIndex* index = Find(model);
+  if (index == nullptr || index->exact.size() == 0) return out;
+  const size_t dim = index->exact.dim();
+  // The valid queries, normalised, packed row-major.
+  std::vector<float> packed;
+  std::vector<size_t> slot;  // packed row -> position in `queries`
+  packed.reserve(queries.size() * dim);
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (!CheckVector(queries[i], dim, true).ok()) continue;
+    const std::vector<float> unit = Normalized(queries[i]);
+    packed.insert(packed.end(), unit.begin(), unit.end());
+    slot.push_back(i);
+  }
+  if (index->hnsw) {
+    for (size_t r = 0; r < slot.size(); ++r) {
+      auto m = index->hnsw->Search(std::span<const float>(packed.data() + r * dim, dim), 1);
+      if (m.ok() && !m->empty()) out[slot[r]] = std::move((*m)[0]);
+    }
+    return out;
+  }
+  auto best = index->exact.BestMany(packed, slot.size());
+  for (size_t r = 0; r < slot.size(); ++r) out[slot[r]] = std::move(best[r]);
+  return out;
+}
+
 size_t Gallery::size() const {
   auto lock = ReadLock();
   return model_of_.size();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "core/logging.h"
@@ -65,7 +66,27 @@ Status EventIngestor::Validate(const IngestEvent& e) {
   return Status::Ok();
 }
 
-Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& pending, IngestOutcome& out) {
+std::vector<std::optional<std::optional<CustomerMatch>>> EventIngestor::MatchAll(
+    const std::vector<IngestEvent>& events, const std::vector<bool>& valid) const {
+  std::vector<std::optional<std::optional<CustomerMatch>>> out(events.size());
+  if (index_ == nullptr) return out;
+  std::map<std::string, std::vector<size_t>> by_model;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (valid[i] && !events[i].staff_id) by_model[events[i].model].push_back(i);
+  }
+  for (const auto& [model, positions] : by_model) {
+    std::vector<const std::vector<float>*> queries;
+    queries.reserve(positions.size());
+    for (size_t i : positions) queries.push_back(&events[i].embedding);
+    auto matches = index_->MatchMany(model, queries, options_.customer_match_threshold);
+    if (matches.size() != positions.size()) continue;  // a broken index: match on demand instead
+    for (size_t j = 0; j < positions.size(); ++j) out[positions[j]] = std::move(matches[j]);
+  }
+  return out;
+}
+
+Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& pending, IngestOutcome& out,
+                                const std::optional<CustomerMatch>* matched) {
   out = IngestOutcome{};
   out.event_id = e.event_id;
   if (pending.event_ids.count(e.event_id) > 0) {
@@ -125,7 +146,11 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
   } else {
     out.person_kind = "customer";
     std::optional<CustomerMatch> best;
-    if (index_ != nullptr) best = index_->Match(e.model, e.embedding, options_.customer_match_threshold);
+    if (matched != nullptr) {
+      best = *matched;
+    } else if (index_ != nullptr) {
+      best = index_->Match(e.model, e.embedding, options_.customer_match_threshold);
+    }
     for (const auto& nc : pending.new_customers) {
       if (nc.model != e.model) continue;
       const double sim = CosineSimilarity(nc.embedding, e.embedding);
@@ -218,10 +243,14 @@ Result<BatchOutcome> EventIngestor::RunBatch(const std::vector<IngestEvent>& eve
 
   if (fail_fast) {
     Pending pending;
+    // The index does not change until this transaction commits, so each
+    // event's match against it can be computed up front, all in one pass.
+    const auto matched = MatchAll(events, valid);
     Status st = repo_.InTransaction([&](Repository& tx) -> Status {
       for (size_t i = 0; i < events.size(); ++i) {
         if (!valid[i]) continue;
-        VIGIL_RETURN_IF_ERROR(IngestOne(tx, events[i], pending, result.events[i]));
+        VIGIL_RETURN_IF_ERROR(
+            IngestOne(tx, events[i], pending, result.events[i], matched[i] ? &*matched[i] : nullptr));
       }
       return Status::Ok();
     });

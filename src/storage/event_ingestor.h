@@ -82,6 +82,20 @@ class CustomerIndex {
   // threshold, or nullopt.
   virtual std::optional<CustomerMatch> Match(const std::string& model, const std::vector<float>& embedding,
                                              double threshold) const = 0;
+  // Match for each embedding, in order (all of the same model). The default
+  // calls Match for each; an index that can score many queries in one pass
+  // (the api's) overrides it. The ingestor calls it once per batch, before
+  // the transaction (the index learns new embeddings only after commits,
+  // under the same mutex; a customer erased meanwhile is caught when the
+  // ingestor touches its row).
+  virtual std::vector<std::optional<CustomerMatch>> MatchMany(const std::string& model,
+                                                              const std::vector<const std::vector<float>*>& embeddings,
+                                                              double threshold) const {
+    std::vector<std::optional<CustomerMatch>> out;
+    out.reserve(embeddings.size());
+    for (const auto* e : embeddings) out.push_back(Match(model, *e, threshold));
+    return out;
+  }
   // Called after a commit with the embeddings added and removed by it.
   virtual void Apply(const IndexDelta& delta) = 0;
 };
@@ -133,7 +147,15 @@ class EventIngestor {
 
  private:
   struct Pending;
-  Status IngestOne(Repository& tx, const IngestEvent& event, Pending& pending, IngestOutcome& out);
+  // `matched`: the index's answer for this event computed beforehand (see
+  // MatchAll), or null to ask the index now.
+  Status IngestOne(Repository& tx, const IngestEvent& event, Pending& pending, IngestOutcome& out,
+                   const std::optional<CustomerMatch>* matched = nullptr);
+  // The index's answer for every valid event that does not claim a staff
+  // match, grouped by model into one MatchMany call each; empty optionals
+  // elsewhere (those are matched on demand).
+  std::vector<std::optional<std::optional<CustomerMatch>>> MatchAll(const std::vector<IngestEvent>& events,
+                                                                    const std::vector<bool>& valid) const;
   Result<BatchOutcome> RunBatch(const std::vector<IngestEvent>& events, bool fail_fast);
 
   Repository& repo_;

@@ -36,6 +36,34 @@ TEST(DotKernels, MatchReferenceForAllShapesAndTails) {
   EXPECT_NE(std::string(KernelIsa()), "");
 }
 
+TEST(DotKernels, MultiQueryMatchesReferenceForAllShapesAndTails) {
+  std::mt19937 rng(2);
+  for (size_t dim : {1u, 7u, 8u, 9u, 128u, 130u}) {
+    for (size_t n : {1u, 3u, 4u, 5u, 13u}) {
+      for (size_t nq : {1u, 3u, 4u, 5u, 8u, 9u}) {  // whole tiles of four and remainders
+        std::vector<std::vector<float>> rows, queries;
+        std::vector<float> flat_rows, flat_queries;
+        for (size_t i = 0; i < n; ++i) {
+          rows.push_back(RandomUnit(rng, dim));
+          flat_rows.insert(flat_rows.end(), rows.back().begin(), rows.back().end());
+        }
+        for (size_t i = 0; i < nq; ++i) {
+          queries.push_back(RandomUnit(rng, dim));
+          flat_queries.insert(flat_queries.end(), queries.back().begin(), queries.back().end());
+        }
+        std::vector<float> out(n * nq, -99.0f);
+        InnerProductsMulti(flat_rows.data(), n, dim, flat_queries.data(), nq, out.data());
+        for (size_t q = 0; q < nq; ++q) {
+          for (size_t i = 0; i < n; ++i) {
+            EXPECT_NEAR(out[q * n + i], Dot(rows[i], queries[q]), 1e-5)
+                << "dim " << dim << " n " << n << " nq " << nq << " query " << q << " row " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
 class ExactIndexTest : public ::testing::Test {
  protected:
   static constexpr size_t kDim = 128;
@@ -139,6 +167,39 @@ TEST_F(ExactIndexTest, UpdateRemoveAndOwnerRemovalMatchAModel) {
   index.Clear();
   EXPECT_EQ(index.size(), 0u);
   EXPECT_FALSE(index.Contains("f1"));
+}
+
+TEST_F(ExactIndexTest, BestManyEqualsSearchTopOneForEveryQuery) {
+  ExactIndex index(kDim);
+  std::vector<float> none_yet(3 * kDim, 0.1f);
+  for (const auto& m : index.BestMany(none_yet, 3)) EXPECT_FALSE(m.has_value()) << "empty index";
+  std::vector<std::vector<float>> rows;
+  for (size_t i = 0; i < 700; ++i) {  // spans several row blocks, not a multiple of any
+    rows.push_back(RandomUnit(rng, kDim));
+    ASSERT_TRUE(index.Upsert("id" + std::to_string(i), "owner" + std::to_string(i % 7), rows.back()).ok());
+  }
+  std::vector<std::vector<float>> queries;
+  std::vector<float> flat;
+  for (size_t q = 0; q < 71; ++q) {  // more than one query tile, with a remainder
+    // Half the queries are near a stored row, half are random.
+    auto v = q % 2 ? RandomUnit(rng, kDim) : rows[(q * 37) % rows.size()];
+    if (q % 2 == 0) v[q % kDim] += 0.05f;
+    queries.push_back(v);
+    flat.insert(flat.end(), v.begin(), v.end());
+  }
+  auto best = index.BestMany(flat, queries.size());
+  ASSERT_EQ(best.size(), queries.size());
+  for (size_t q = 0; q < queries.size(); ++q) {
+    auto one = index.Search(queries[q], 1);
+    ASSERT_TRUE(one.ok());
+    ASSERT_TRUE(best[q].has_value()) << q;
+    EXPECT_EQ(best[q]->id, (*one)[0].id) << "query " << q;
+    EXPECT_EQ(best[q]->owner, (*one)[0].owner);
+    EXPECT_NEAR(best[q]->similarity, (*one)[0].similarity, 1e-5);
+    if (q % 2 == 0) {
+      EXPECT_EQ(best[q]->id, "id" + std::to_string((q * 37) % rows.size()));
+    }
+  }
 }
 
 }  // namespace

@@ -228,5 +228,57 @@ TEST(Gallery, ConcurrentSearchesAndWrites) {
   EXPECT_EQ(bad.load(), 0);
 }
 
+TEST(Gallery, BestOwnerManyAgreesWithSearchOwnersAndSkipsBadQueries) {
+  std::mt19937 rng(5);
+  Gallery g;
+  EXPECT_FALSE(g.BestOwnerMany("m", {}).size());
+  std::vector<std::vector<float>> stored;
+  for (int i = 0; i < 300; ++i) {
+    stored.push_back(testing::RandomUnit(rng, 16));
+    for (auto& x : stored.back()) x *= 3.0f;  // not normalised: the gallery normalises
+    ASSERT_TRUE(g.Upsert("m", "v" + std::to_string(i), "person" + std::to_string(i / 3), stored.back()).ok());
+  }
+  std::vector<std::vector<float>> queries;
+  for (int i = 0; i < 9; ++i) queries.push_back(testing::RandomUnit(rng, 16));
+  queries.push_back(stored[42]);
+  queries.push_back(std::vector<float>(16, 0.0f));  // zero: invalid
+  queries.push_back(std::vector<float>(8, 1.0f));   // wrong dimension
+  std::vector<std::span<const float>> spans(queries.begin(), queries.end());
+  auto best = g.BestOwnerMany("m", spans);
+  ASSERT_EQ(best.size(), queries.size());
+  for (size_t i = 0; i + 2 < queries.size(); ++i) {
+    auto one = g.SearchOwners("m", queries[i], 1);
+    ASSERT_TRUE(one.ok());
+    ASSERT_TRUE(best[i].has_value()) << i;
+    EXPECT_EQ(best[i]->owner, (*one)[0].owner) << i;
+    EXPECT_NEAR(best[i]->similarity, (*one)[0].similarity, 1e-5);
+  }
+  EXPECT_EQ(best[9]->owner, "person14");
+  EXPECT_NEAR(best[9]->similarity, 1.0, 1e-5);
+  EXPECT_FALSE(best[10].has_value());
+  EXPECT_FALSE(best[11].has_value());
+  for (const auto& m : g.BestOwnerMany("other-model", spans)) EXPECT_FALSE(m.has_value());
+}
+
+TEST(Gallery, BestOwnerManyOnAGalleryPastTheHnswSize) {
+  std::mt19937 rng(6);
+  GalleryOptions options;
+  options.hnsw_min_size = 200;
+  Gallery g(options);
+  std::vector<std::vector<float>> stored;
+  for (int i = 0; i < 400; ++i) {
+    stored.push_back(testing::RandomUnit(rng, 16));
+    ASSERT_TRUE(g.Upsert("m", "v" + std::to_string(i), "p" + std::to_string(i), stored.back()).ok());
+  }
+  g.SetHnswEf(100);
+  std::vector<std::span<const float>> spans;
+  for (int i = 0; i < 400; i += 50) spans.emplace_back(stored[i]);
+  auto best = g.BestOwnerMany("m", spans);
+  for (size_t j = 0; j < spans.size(); ++j) {
+    ASSERT_TRUE(best[j].has_value());
+    EXPECT_EQ(best[j]->owner, "p" + std::to_string(j * 50));  // a stored vector finds itself
+  }
+}
+
 }  // namespace
 }  // namespace vigil::gallery

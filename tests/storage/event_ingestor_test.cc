@@ -25,6 +25,12 @@ class FakeIndex final : public CustomerIndex {
     }
     return best;
   }
+  std::vector<std::optional<CustomerMatch>> MatchMany(const std::string& model,
+                                                      const std::vector<const std::vector<float>*>& embeddings,
+                                                      double threshold) const override {
+    ++match_many_calls;
+    return CustomerIndex::MatchMany(model, embeddings, threshold);
+  }
   void Apply(const IndexDelta& delta) override {
     ++applies;
     for (const auto& e : delta.added) entries[e.id] = e;
@@ -32,6 +38,7 @@ class FakeIndex final : public CustomerIndex {
   }
   std::map<std::string, CustomerEmbedding> entries;
   mutable int match_calls = 0;
+  mutable int match_many_calls = 0;
   int applies = 0;
 };
 
@@ -269,6 +276,35 @@ TEST_F(IngestTest, BatchCreatesOneCustomerPerPersonAndAppliesAfterCommit) {
   EXPECT_EQ(new_customers, 3);
   EXPECT_EQ(index_.entries.size(), 9u);  // 3 customers x K=3
   EXPECT_EQ(r->delta.added.size(), 9u);
+}
+
+TEST_F(IngestTest, BatchMatchesKnownCustomersInOnePassPerModel) {
+  // Three known customers, one per person.
+  ASSERT_TRUE(ingestor_->IngestBatch({Event("k1", 1, t0_), Event("k2", 2, t0_), Event("k3", 3, t0_)}).ok());
+  const auto known = *repo_->CountRows("customers");
+  ASSERT_EQ(known, 3);
+  index_.match_calls = 0;
+  index_.match_many_calls = 0;
+  std::vector<IngestEvent> batch;
+  for (int i = 0; i < 12; ++i) batch.push_back(Event("n" + std::to_string(i), 1 + i % 3, t0_ + 1000 + i));
+  batch.push_back(Event("other-model", 1, t0_ + 2000));
+  batch.back().model = "m2";  // no gallery for it yet: a new customer
+  batch.push_back(Event("stranger", 6, t0_ + 3000));
+  auto r = ingestor_->IngestBatch(batch);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(index_.match_many_calls, 2) << "one pass per model";
+  for (int i = 0; i < 12; ++i) {
+    const auto& o = r->events[static_cast<size_t>(i)];
+    ASSERT_TRUE(o.status.ok());
+    EXPECT_FALSE(o.new_customer) << "event n" << i << " is a known person";
+    ASSERT_TRUE(o.customer_similarity.has_value());
+    EXPECT_GT(*o.customer_similarity, 0.99);
+    // Same person, same customer as the first event of that person.
+    EXPECT_EQ(o.customer_id, r->events[static_cast<size_t>(i % 3)].customer_id);
+  }
+  EXPECT_TRUE(r->events[12].new_customer);
+  EXPECT_TRUE(r->events[13].new_customer);
+  EXPECT_EQ(*repo_->CountRows("customers"), known + 2);
 }
 
 TEST_F(IngestTest, BadEventInBatchDoesNotSpoilTheOthers) {
