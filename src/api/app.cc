@@ -70,6 +70,8 @@ Result<std::unique_ptr<ApiApp>> ApiApp::Create(const ApiConfig& config, Clock& c
   HubOptions ho;
   ho.heartbeat_interval = config.heartbeat_interval;
   ho.data_dir = config.data_dir;
+  ho.pause_queue_high = config.ingest_pause_queue;
+  ho.resume_queue_low = config.ingest_resume_queue;
   app->hub_ = std::make_unique<WorkerHub>(*app->repo_, *app->ingestor_, clock, app->metrics_, ho);
   ApiApp* self = app.get();
   app->hub_->SetLivePublisher([self](const Json& j) { self->live_.Publish(j); });

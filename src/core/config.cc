@@ -84,6 +84,10 @@ const std::vector<ConfigVar>& AllConfigVars() {
       {"API_MAX_BODY_BYTES", "32MB", "largest accepted request body (413 beyond; a 50 MP phone JPEG is 10-25 MB)",
        "api"},
       {"API_THREADS", "2", "I/O threads of the API server", "api"},
+      {"INGEST_PAUSE_QUEUE", "2000",
+       "events waiting for the database at which the API stops reading worker sockets (back-pressure)", "api"},
+      {"INGEST_RESUME_QUEUE", "500", "events waiting at which the API reads worker sockets again (< the pause mark)",
+       "api"},
       {"API_TLS_CERT", "", "PEM certificate chain; with API_TLS_KEY the server speaks HTTPS/WSS", "api"},
       {"API_TLS_KEY", "", "PEM private key for API_TLS_CERT", "api"},
       {"SIGNIN_RATE_LIMIT", "10/min", "sign-in attempts per client IP (N/s, N/min or N/h; 0: off); 429 beyond", "api"},
@@ -370,6 +374,16 @@ Result<ApiConfig> BuildApiConfig(const ConfigSource& src) {
   VIGIL_ASSIGN_OR_RETURN(c.max_body_bytes, ParseBytesVar("API_MAX_BODY_BYTES", src.Get("API_MAX_BODY_BYTES")));
   VIGIL_ASSIGN_OR_RETURN(int64_t threads, ParseIntVar("API_THREADS", src.Get("API_THREADS"), 1, 64));
   c.threads = static_cast<int>(threads);
+  VIGIL_ASSIGN_OR_RETURN(int64_t pause_at,
+                         ParseIntVar("INGEST_PAUSE_QUEUE", src.Get("INGEST_PAUSE_QUEUE"), 1, 10'000'000));
+  VIGIL_ASSIGN_OR_RETURN(int64_t resume_at,
+                         ParseIntVar("INGEST_RESUME_QUEUE", src.Get("INGEST_RESUME_QUEUE"), 0, 10'000'000));
+  if (resume_at >= pause_at) {
+    return Bad("INGEST_RESUME_QUEUE", "a number below INGEST_PAUSE_QUEUE (" + std::to_string(pause_at) + ")",
+               src.Get("INGEST_RESUME_QUEUE"));
+  }
+  c.ingest_pause_queue = static_cast<size_t>(pause_at);
+  c.ingest_resume_queue = static_cast<size_t>(resume_at);
   c.tls_cert = src.Get("API_TLS_CERT");
   c.tls_key = src.Get("API_TLS_KEY");
   if (c.tls_cert.empty() != c.tls_key.empty()) {

@@ -122,6 +122,8 @@ struct ApiConfig {
   std::chrono::milliseconds heartbeat_interval{5000};
   int64_t max_body_bytes = 32LL << 20;
   int threads = 2;
+  size_t ingest_pause_queue = 2000;  // INGEST_PAUSE_QUEUE: stop reading worker sockets
+  size_t ingest_resume_queue = 500;  // INGEST_RESUME_QUEUE: read them again
   std::string tls_cert;
   std::string tls_key;
   RateSpec signin_rate{10, 10.0 / 60};     // POST /api/v1/session per client IP

@@ -172,6 +172,16 @@ TEST(ConfigTest, ApiConfigDefaultsAndErrors) {
   EXPECT_FALSE(load({{"API_PORT", "70000"}}).ok());
   EXPECT_FALSE(load({{"DATABASE_URL", "mysql://x"}}).ok());
   EXPECT_FALSE(load({{"API_TLS_CERT", "/c.pem"}}).ok());  // key missing
+  EXPECT_EQ(c->ingest_pause_queue, 2000u);
+  EXPECT_EQ(c->ingest_resume_queue, 500u);
+  auto marks = load({{"INGEST_PAUSE_QUEUE", "100"}, {"INGEST_RESUME_QUEUE", "10"}});
+  ASSERT_TRUE(marks.ok()) << marks.status().ToString();
+  EXPECT_EQ(marks->ingest_pause_queue, 100u);
+  EXPECT_EQ(marks->ingest_resume_queue, 10u);
+  auto inverted = load({{"INGEST_PAUSE_QUEUE", "100"}, {"INGEST_RESUME_QUEUE", "100"}});
+  ASSERT_FALSE(inverted.ok());
+  EXPECT_NE(inverted.status().message().find("INGEST_RESUME_QUEUE"), std::string::npos);
+  EXPECT_FALSE(load({{"INGEST_PAUSE_QUEUE", "0"}}).ok());
   auto tok = load({{"API_ADMIN_TOKEN", "short"}});
   ASSERT_FALSE(tok.ok());
   EXPECT_EQ(tok.status().message().find("short"), std::string::npos) << "secrets never appear in errors";
