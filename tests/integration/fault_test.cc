@@ -239,34 +239,13 @@ class FaultTest : public ::testing::Test {
   }
 
   Process StartWorker(const std::string& id, std::map<std::string, std::string> extra = {}) {
-    std::map<std::string, std::string> env = {
-        {"API_URL", "http://127.0.0.1:" + std::to_string(port_)},
-        {"WORKER_API_KEY", kWorkerKey},
-        {"WORKER_ID", id},
-        {"MOCK_MODE", "true"},
-        {"VIGIL_STATE_DIR", state_dir()},
-        {"WORKER_FPS", "8"},
-        {"EVENT_COOLDOWN", "1s"},
-        {"TRACK_MAX_AGE", "2s"},
-        {"WORKER_SHUTDOWN_DEADLINE", "8s"},
-        {"LOG_LEVEL", "info"},
-    };
-    for (auto& [k, v] : extra) env[k] = v;
-    return Process::Start({VIGIL_BINARY, "worker"}, env,
-                          dir_.path() + "/" + id + "-" + std::to_string(++worker_starts_) + ".log");
+    extra.try_emplace("TRACK_MAX_AGE", "2s");
+    extra.try_emplace("WORKER_SHUTDOWN_DEADLINE", "8s");
+    return StartMockWorker(port_, kWorkerKey, id, state_dir(),
+                           dir_.path() + "/" + id + "-" + std::to_string(++worker_starts_) + ".log", extra);
   }
 
-  Json Workers() {
-    auto j = Http(port_, "GET", "/api/v1/workers", kAdminToken).json();
-    return j.ok() && j->contains("items") ? (*j)["items"] : Json::array();
-  }
-
-  Json WorkerJson(const std::string& id) {
-    for (const auto& w : Workers()) {
-      if (w.value("id", "") == id) return w;
-    }
-    return Json::object();
-  }
+  Json WorkerJson(const std::string& id) { return WorkerById(port_, kAdminToken, id); }
 
   bool WorkerStatus(const std::string& id, const std::string& status) {
     return WorkerJson(id).value("status", "") == status;
@@ -287,14 +266,7 @@ class FaultTest : public ::testing::Test {
     return j.ok() ? j->value("id", "") : "";
   }
 
-  // The spool counters a worker persisted in its state directory.
-  Json Counters(const std::string& id) {
-    std::ifstream f(state_dir() + "/" + id + "/spool/counters.json");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    auto j = ParseJson(ss.str());
-    return j.ok() ? *j : Json::object();
-  }
+  Json Counters(const std::string& id) { return SpoolCounters(state_dir(), id); }
 
   // Event ids stored by the API, each as often as it is stored.
   std::multiset<std::string> StoredIds() {

@@ -49,44 +49,19 @@ class WorkerIntegrationTest : public ::testing::Test {
   }
 
   Process StartWorker(const std::string& id, std::map<std::string, std::string> extra = {}) {
-    std::map<std::string, std::string> env = {
-        {"API_URL", "http://127.0.0.1:" + std::to_string(port_)},
-        {"WORKER_API_KEY", kWorkerKey},
-        {"WORKER_ID", id},
-        {"MOCK_MODE", "true"},
-        {"VIGIL_STATE_DIR", state_dir()},
-        {"WORKER_FPS", "8"},
-        {"EVENT_COOLDOWN", "1s"},
-        {"TRACK_MAX_AGE", "10s"},
-        {"WORKER_SHUTDOWN_DEADLINE", "5s"},
-        {"LOG_LEVEL", "info"},
-    };
-    for (auto& [k, v] : extra) env[k] = v;
-    return Process::Start({VIGIL_BINARY, "worker"}, env,
-                          dir_.path() + "/" + id + "-" + std::to_string(++worker_starts_) + ".log");
+    extra.try_emplace("TRACK_MAX_AGE", "10s");
+    extra.try_emplace("WORKER_SHUTDOWN_DEADLINE", "5s");
+    return StartMockWorker(port_, kWorkerKey, id, state_dir(),
+                           dir_.path() + "/" + id + "-" + std::to_string(++worker_starts_) + ".log", extra);
   }
 
-  Json Workers() {
-    auto r = Http(port_, "GET", "/api/v1/workers", kAdminToken);
-    auto j = r.json();
-    return j.ok() && j->contains("items") ? (*j)["items"] : Json::array();
-  }
+  Json Workers() { return ListWorkers(port_, kAdminToken); }
 
   bool WorkerStatus(const std::string& id, const std::string& status) {
-    for (const auto& w : Workers()) {
-      if (w.value("id", "") == id && w.value("status", "") == status) return true;
-    }
-    return false;
+    return WorkerById(port_, kAdminToken, id).value("status", "") == status;
   }
 
-  // The spool counters a worker persisted in its state directory.
-  Json Counters(const std::string& id) {
-    std::ifstream f(state_dir() + "/" + id + "/spool/counters.json");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    auto j = ParseJson(ss.str());
-    return j.ok() ? *j : Json::object();
-  }
+  Json Counters(const std::string& id) { return SpoolCounters(state_dir(), id); }
 
   std::vector<Json> Events() { return ListAll(port_, "/api/v1/events", kAdminToken); }
 

@@ -281,4 +281,41 @@ ScratchDir::~ScratchDir() {
   if (!path_.empty() && !std::getenv("VIGIL_KEEP_TEST_DIRS")) std::filesystem::remove_all(path_, ec);
 }
 
+Process StartMockWorker(int api_port, const std::string& worker_key, const std::string& id,
+                        const std::string& state_dir, const std::string& log_path,
+                        const std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> all = {
+      {"API_URL", "http://127.0.0.1:" + std::to_string(api_port)},
+      {"WORKER_API_KEY", worker_key},
+      {"WORKER_ID", id},
+      {"MOCK_MODE", "true"},
+      {"VIGIL_STATE_DIR", state_dir},
+      {"WORKER_FPS", "8"},
+      {"EVENT_COOLDOWN", "1s"},
+      {"LOG_LEVEL", "info"},
+  };
+  for (const auto& [k, v] : env) all[k] = v;
+  return Process::Start({VIGIL_BINARY, "worker"}, all, log_path);
+}
+
+Json ListWorkers(int port, const std::string& token) {
+  auto j = Http(port, "GET", "/api/v1/workers", token).json();
+  return j.ok() && j->contains("items") ? (*j)["items"] : Json::array();
+}
+
+Json WorkerById(int port, const std::string& token, const std::string& id) {
+  for (const auto& w : ListWorkers(port, token)) {
+    if (w.value("id", "") == id) return w;
+  }
+  return Json::object();
+}
+
+Json SpoolCounters(const std::string& state_dir, const std::string& worker_id) {
+  std::ifstream f(state_dir + "/" + worker_id + "/spool/counters.json");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  auto j = ParseJson(ss.str());
+  return j.ok() && j->is_object() ? *j : Json::object();
+}
+
 }  // namespace vigil::worker_it

@@ -92,4 +92,20 @@ ApiStartup StartApi(Process& api, const std::map<std::string, std::string>& env,
 // All items of a paginated list endpoint (follows next_cursor).
 std::vector<Json> ListAll(int port, const std::string& path, const std::string& token);
 
+// Starts a MOCK_MODE `vigil worker` named `id` against the API on `api_port`,
+// with its state under `state_dir` and its log at `log_path`. Defaults suited
+// to tests (8 fps, 1 s cooldown, info logs); `env` overrides or adds variables.
+Process StartMockWorker(int api_port, const std::string& worker_key, const std::string& id,
+                        const std::string& state_dir, const std::string& log_path,
+                        const std::map<std::string, std::string>& env = {});
+
+// GET /api/v1/workers: the items (empty when the API does not answer).
+Json ListWorkers(int port, const std::string& token);
+// One worker's object from that list, or an empty object.
+Json WorkerById(int port, const std::string& token, const std::string& id);
+
+// The spool counters a worker persisted under `state_dir` (counters.json),
+// or an empty object.
+Json SpoolCounters(const std::string& state_dir, const std::string& worker_id);
+
 }  // namespace vigil::worker_it
