@@ -16,7 +16,6 @@
 // across inputs, as it would on a live server.
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -25,6 +24,7 @@
 #include <string_view>
 
 #include "api/app.h"
+#include "api/beast_request.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/json_util.h"
@@ -44,27 +44,6 @@ struct Harness {
   std::unique_ptr<vigil::api::ApiApp> app;
 };
 Harness* g = nullptr;
-
-// Mirrors HttpSession::Translate in src/api/server.cc (kept private there
-// because it reads the socket's peer address).
-vigil::api::Request Translate(const http::request<http::string_body>& req) {
-  vigil::api::Request r;
-  r.method = std::string(req.method_string());
-  std::string_view target = req.target();
-  size_t q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  if (!vigil::api::PercentDecode(path, false, &r.path)) r.path = "/\x01invalid";
-  if (q != std::string_view::npos) r.query = vigil::api::ParseQuery(target.substr(q + 1), &r.malformed_query);
-  for (const auto& f : req) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto [it, inserted] = r.headers.emplace(name, std::string(f.value()));
-    if (!inserted) it->second += (name == "cookie" ? "; " : ", ") + std::string(f.value());
-  }
-  r.body = req.body();
-  r.remote = "127.0.0.1";
-  return r;
-}
 
 void CheckResponse(const vigil::api::Response& res) {
   if (res.status < 100 || res.status > 599 || res.status == 500) std::abort();
@@ -125,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ec || !parser.is_done()) return 0;  // the server answers 400/413 or waits for more
 
   http::request<http::string_body> req = parser.release();
-  vigil::api::Request r = Translate(req);
+  vigil::api::Request r = vigil::api::ToApiRequest(req, "127.0.0.1");
   if (beast::websocket::is_upgrade(req)) {
     if (r.path == "/ws/worker") {
       if (auto refusal = g->app->CheckWorkerUpgrade(r)) CheckResponse(*refusal);

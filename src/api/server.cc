@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api/beast.h"
+#include "api/beast_request.h"
 #include "core/logging.h"
 #include "protocol/messages.h"
 
@@ -507,24 +508,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   Request Translate(const http::request<http::string_body>& req) {
-    Request r;
-    r.method = std::string(req.method_string());
-    std::string_view target = req.target();
-    size_t q = target.find('?');
-    std::string_view path = target.substr(0, q);
-    if (!PercentDecode(path, false, &r.path)) r.path = "/\x01invalid";  // matches no route and no file
-    if (q != std::string_view::npos) r.query = ParseQuery(target.substr(q + 1), &r.malformed_query);
-    for (const auto& f : req) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto [it, inserted] = r.headers.emplace(name, std::string(f.value()));
-      if (!inserted) it->second += (name == "cookie" ? "; " : ", ") + std::string(f.value());
-    }
-    r.body = req.body();
     beast::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    if (!ec) r.remote = ep.address().to_string();
-    return r;
+    return ToApiRequest(req, ec ? std::string() : ep.address().to_string());
   }
 
   void Upgrade(http::request<http::string_body> req, const Request& r) {
