@@ -115,9 +115,13 @@ class FakeApi {
       res.set(http::field::content_type, "application/json");
       res.body() = R"({"error":{"code":"unauthorized","message":"bad key"}})";
       res.prepare_payload();
+      {
+        // Counted before the reply: the worker may finish (and the test
+        // read the record) as soon as the 401 arrives.
+        std::lock_guard<std::mutex> lock(mu_);
+        ++rec_.refused;
+      }
       http::write(sock, res, ec);
-      std::lock_guard<std::mutex> lock(mu_);
-      ++rec_.refused;
       return;
     }
     websocket::stream<tcp::socket> ws(std::move(sock));
