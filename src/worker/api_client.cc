@@ -180,11 +180,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     if (closing_) return;
     closing_ = true;
-    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason),
-                    [self = this->shared_from_this()](beast::error_code ec) {
-                      if (ec) self->Finish(ec.message());
-                      // Otherwise the pending read completes with `closed` and finishes.
-                    });
+    // Messages queued before the close (the goodbye above all) go out first:
+    // a close frame started while they wait would make their writes fail.
+    close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+    if (queue_.empty()) StartClose();
   }
 
  private:
@@ -306,6 +305,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (!finished_) DoRead();
   }
 
+  void StartClose() {
+    ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) self->Finish(ec.message());
+      // Otherwise the pending read completes with `closed` and finishes.
+    });
+  }
+
   void DoWrite() {
     auto& front = queue_.front();
     ws_.binary(front.first);
@@ -323,7 +329,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       beast::get_lowest_layer(ws_).close();
       return;
     }
-    if (!queue_.empty() && !finished_) DoWrite();
+    if (finished_) return;
+    if (!queue_.empty()) {
+      DoWrite();
+    } else if (closing_) {
+      StartClose();
+    }
   }
 
   void Finish(const std::string& reason) {
@@ -348,6 +359,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::deque<std::pair<bool, std::string>> queue_;
   bool open_ = false;
   bool closing_ = false;
+  websocket::close_reason close_reason_;
   bool finished_ = false;
   int http_status_ = 0;
   int close_code_ = 0;

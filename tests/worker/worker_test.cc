@@ -259,6 +259,9 @@ TEST_F(WorkerTest, RegistersSendsEventsWithSnapshotsAndDrainsOnShutdown) {
   ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(done.get(), kExitOk);
   EXPECT_EQ((*w)->state(), WorkerState::kStopped);
+  // The goodbye is in the socket when Run() returns, but the fake API reads
+  // it on its own thread: wait for it rather than race it (TSan on CI lost).
+  ASSERT_TRUE(WaitFor([&] { return api.record().goodbyes >= 1; }, 10s));
   rec = api.record();
   EXPECT_EQ(rec.goodbyes, 1);
   ASSERT_TRUE(rec.goodbye_stats.has_value());
