@@ -45,6 +45,8 @@ WorkerHub::WorkerHub(storage::Repository& repo, storage::EventIngestor& ingestor
   metrics_.Describe("vigil_events_failed_total", "Face events not committed because of a database failure.");
   metrics_.Describe("vigil_events_dropped_total", "Face events refused because the ingest queue was full.");
   metrics_.Describe("vigil_event_ack_latency_seconds", "Time from reading an event to sending its ack.");
+  metrics_.Describe("vigil_ingest_batch_seconds",
+                    "Time the ingest thread spends on one batch: match, transaction, commit and acks.");
   metrics_.Describe("vigil_worker_read_pauses_total",
                     "Times a worker socket stopped being read because the ingest queue was over its high-water mark.");
 }
@@ -646,6 +648,7 @@ void WorkerHub::IngestLoop() {
 }
 
 void WorkerHub::IngestBatch(std::vector<Queued> batch) {
+  const auto started = std::chrono::steady_clock::now();
   const fs::path data_dir(options_.data_dir);
   std::vector<storage::IngestEvent> events;
   std::vector<std::optional<fs::path>> files;
@@ -789,6 +792,7 @@ void WorkerHub::IngestBatch(std::vector<Queued> batch) {
   latencies.reserve(batch.size());
   for (const auto& q : batch) latencies.push_back(std::chrono::duration<double>(now - q.received).count());
   metrics_.ObserveAll("vigil_event_ack_latency_seconds", latencies);
+  metrics_.Observe("vigil_ingest_batch_seconds", std::chrono::duration<double>(now - started).count());
   for (const auto& j : live) Publish(j);
 }
 

@@ -152,7 +152,9 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int bu
   VIGIL_RETURN_IF_ERROR(db->Exec("PRAGMA temp_store=MEMORY"));
   // Checkpoint every ~64 MiB of WAL instead of 4 MiB: index pages dirtied by
   // many ingest transactions are copied into the database once per
-  // checkpoint, which halves the write volume under load.
+  // checkpoint, which halves the write volume under load. A file database's
+  // writer hands this job to a WalCheckpointer thread (wal_checkpointer.h);
+  // the setting stays for connections without one.
   VIGIL_RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=16384"));
   VIGIL_RETURN_IF_ERROR(db->Exec("PRAGMA journal_size_limit=67108864"));
   return db;

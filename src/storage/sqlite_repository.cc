@@ -20,6 +20,7 @@
 #include "storage/sqlite_db.h"
 #include "storage/sqlite_migrations.h"
 #include "storage/timezone.h"
+#include "storage/wal_checkpointer.h"
 
 namespace vigil::storage {
 namespace {
@@ -194,8 +195,14 @@ class SqliteRepository final : public Repository {
     if (open_reader) {
       VIGIL_ASSIGN_OR_RETURN(auto reader, open_reader());
       VIGIL_RETURN_IF_ERROR(RegisterFunctions(*reader));
-      std::lock_guard<std::recursive_mutex> rlock(reader_mu_);
-      reader_ = std::move(reader);
+      {
+        std::lock_guard<std::recursive_mutex> rlock(reader_mu_);
+        reader_ = std::move(reader);
+      }
+      // A file database: checkpoints run on their own connection and thread,
+      // so no commit waits for the WAL to be copied into the database.
+      VIGIL_ASSIGN_OR_RETURN(auto ckpt_db, open_reader());
+      VIGIL_ASSIGN_OR_RETURN(checkpointer_, WalCheckpointer::Start(*db_, std::move(ckpt_db)));
     }
     return Status::Ok();
   }
@@ -1055,6 +1062,8 @@ class SqliteRepository final : public Repository {
   int tx_depth_ = 0;  // guarded by mu_
   TimeZoneCache tz_cache_;
   std::shared_ptr<spdlog::logger> log_ = GetLogger("storage");
+  // Last, so it stops before the connections close; null for :memory:.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 // "sqlite:///abs", "sqlite://rel", "sqlite::memory:" -> a path for sqlite3_open.
