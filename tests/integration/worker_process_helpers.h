@@ -50,6 +50,14 @@ HttpResponse Http(int port, const std::string& method, const std::string& path, 
 // Polls `pred` every 50 ms until it holds or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
+// VIGIL_TEST_TIME_SCALE, at least 1: the sanitizer stages (scripts/sanitize)
+// set 3 under ASan and 10 under TSan, where every process runs that much
+// slower. Waits for things the sanitized processes do are stretched by it;
+// requirements the product states (a worker is offline within N heartbeats)
+// keep their own bound plus a scaled allowance for the test's own polling.
+double TimeScale();
+std::chrono::milliseconds Scaled(std::chrono::milliseconds d);
+
 // Socket inodes of `pid` that are listening (TCP LISTEN, bound unconnected
 // UDP, accepting Unix sockets), read from /proc. Empty for a pure worker.
 std::vector<std::string> ListeningSockets(pid_t pid);
