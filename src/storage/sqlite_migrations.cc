@@ -149,6 +149,18 @@ CREATE INDEX events_snapshot ON events(snapshot_id) WHERE snapshot_id IS NOT NUL
 DROP INDEX events_customer;
 CREATE INDEX events_customer ON events(customer_id, captured_at, event_id) WHERE customer_id IS NOT NULL;
 )sql",
+      // 3: a person's latest visit at a site is found by its start, not its
+      // end. A visit's end moves with every event that extends it, and an
+      // index holding it had to move an entry each time (one more page
+      // written per event); the start stays put. The two orders agree: a
+      // person's visits at one site never overlap, since only the latest is
+      // ever extended and an event within the merge window joins it.
+      R"sql(
+DROP INDEX visits_customer_site;
+CREATE INDEX visits_customer_site ON visits(customer_id, site_id, started_at) WHERE customer_id IS NOT NULL;
+DROP INDEX visits_staff_site;
+CREATE INDEX visits_staff_site ON visits(staff_id, site_id, started_at) WHERE staff_id IS NOT NULL;
+)sql",
   };
   return kMigrations;
 }

@@ -752,7 +752,7 @@ class SqliteRepository final : public Repository {
     // "IS ?" compares NULL site ids as equal (IS NOT DISTINCT FROM in PostgreSQL).
     VIGIL_ASSIGN_OR_RETURN(auto q,
                            conn.db->Prepare(std::string("SELECT ") + kVisitCols + " FROM visits WHERE " + person_col +
-                                            " = ? AND site_id IS ? ORDER BY ended_at DESC LIMIT 1"));
+                                            " = ? AND site_id IS ? ORDER BY started_at DESC LIMIT 1"));
     q->Bind(staff_id ? *staff_id : *customer_id).Bind(site_id);
     VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
     if (!row) return std::optional<Visit>();

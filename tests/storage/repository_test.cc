@@ -19,12 +19,12 @@ using testing::TempDir;
 TEST_F(RepoTest, MigratesEmptyDatabaseToLatestVersion) {
   auto v = repo_->SchemaVersion();
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(*v, 2);
+  EXPECT_EQ(*v, 3);
   // Reopening applies nothing new and keeps the version.
   repo_.reset();
   auto again = OpenRepository(url_);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(*(*again)->SchemaVersion(), 2);
+  EXPECT_EQ(*(*again)->SchemaVersion(), 3);
   for (const char* t : {"sites", "cameras", "workers", "staff", "staff_faces", "customers", "customer_embeddings",
                         "events", "visits", "snapshots"}) {
     auto n = (*again)->CountRows(t);
@@ -40,7 +40,7 @@ TEST(OpenRepositoryTest, RejectsUnknownSchemesAndReportsPostgresAsUnimplemented)
   EXPECT_EQ(OpenRepository("sqlite://").status().code(), StatusCode::kInvalidArgument);
   auto mem = OpenRepository("sqlite::memory:");
   ASSERT_TRUE(mem.ok()) << mem.status().ToString();
-  EXPECT_EQ(*(*mem)->SchemaVersion(), 2);
+  EXPECT_EQ(*(*mem)->SchemaVersion(), 3);
 }
 
 TEST(OpenRepositoryTest, CorruptFileIsDataLossNotACrash) {
@@ -292,6 +292,61 @@ FaceEvent MakeEvent(const std::string& id, int64_t t, const std::string& camera,
   e.embedding = {0.1f, 0.2f};
   e.bbox = {1, 2, 3, 4};
   return e;
+}
+
+TEST_F(RepoTest, LatestVisitIsTheLatestStartedOfThatPersonAtThatSite) {
+  ASSERT_TRUE(repo_->CreateSite({"s1", "one", "UTC", 0}).ok());
+  ASSERT_TRUE(repo_->CreateSite({"s2", "two", "UTC", 0}).ok());
+  auto c = repo_->CreateCustomer({});
+  ASSERT_TRUE(c.ok());
+  auto other = repo_->CreateCustomer({});
+  ASSERT_TRUE(other.ok());
+  auto visit = [&](const std::string& customer, std::optional<std::string> site, int64_t from, int64_t to) {
+    Visit v;
+    v.site_id = std::move(site);
+    v.person_kind = "customer";
+    v.customer_id = customer;
+    v.started_at = from;
+    v.ended_at = to;
+    v.event_count = 1;
+    auto r = repo_->CreateVisit(v);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->id : std::string();
+  };
+  // Created out of order (a late event can open an older visit afterwards).
+  const std::string mid = visit(c->id, "s1", 5'000, 6'000);
+  const std::string late = visit(c->id, "s1", 9'000, 9'500);
+  visit(c->id, "s1", 1'000, 2'000);
+  visit(c->id, "s2", 20'000, 21'000);        // another site
+  visit(other->id, "s1", 30'000, 31'000);    // another person
+  const std::string nosite = visit(c->id, std::nullopt, 40'000, 40'000);
+
+  auto latest = repo_->LatestVisit(std::string("s1"), std::nullopt, c->id);
+  ASSERT_TRUE(latest.ok() && latest->has_value()) << latest.status().ToString();
+  EXPECT_EQ((*latest)->id, late);
+  // Extending it keeps it the latest and moves only its end.
+  ASSERT_TRUE(repo_->ExtendVisit(late, 12'000, 2).ok());
+  latest = repo_->LatestVisit(std::string("s1"), std::nullopt, c->id);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->id, late);
+  EXPECT_EQ((*latest)->started_at, 9'000);
+  EXPECT_EQ((*latest)->ended_at, 12'000);
+  EXPECT_EQ((*latest)->event_count, 3);
+  // A late event before its start moves the start back; still the latest.
+  ASSERT_TRUE(repo_->ExtendVisit(late, 8'000, 1).ok());
+  latest = repo_->LatestVisit(std::string("s1"), std::nullopt, c->id);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->id, late);
+  EXPECT_EQ((*latest)->started_at, 8'000);
+  // "No site" is its own site.
+  latest = repo_->LatestVisit(std::nullopt, std::nullopt, c->id);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->id, nosite);
+  // Nobody there yet.
+  latest = repo_->LatestVisit(std::string("s2"), std::nullopt, other->id);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_FALSE(latest->has_value());
+  (void)mid;
 }
 
 TEST_F(RepoTest, EventCursorPaginationIsStableAndFiltered) {
