@@ -9,18 +9,14 @@
 #include "api/load_generator.h"
 #include "api/server.h"
 #include "api_test_helpers.h"
+#include "time_scale.h"
 
 namespace vigil::api {
 namespace {
 
-// The sanitizer stages (scripts/sanitize) set VIGIL_TEST_TIME_SCALE: under
-// TSan the server acks ~20x fewer events per second, so the offered load
-// shrinks and the wait for the last acks grows by that factor.
-double TimeScale() {
-  const char* e = std::getenv("VIGIL_TEST_TIME_SCALE");
-  const double v = e ? std::atof(e) : 1.0;
-  return v > 1.0 ? v : 1.0;
-}
+// Under TSan the server acks ~20x fewer events per second, so the offered
+// load shrinks and the wait for the last acks grows by the time scale.
+using test::TimeScale;
 
 // A real server on port 0 (tests may adjust its config first) and load
 // options aimed at it.

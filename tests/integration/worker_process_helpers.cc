@@ -118,16 +118,6 @@ bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds time
   }
 }
 
-double TimeScale() {
-  const char* e = std::getenv("VIGIL_TEST_TIME_SCALE");
-  const double v = e ? std::atof(e) : 1.0;
-  return v > 1.0 ? v : 1.0;
-}
-
-std::chrono::milliseconds Scaled(std::chrono::milliseconds d) {
-  return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(d.count()) * TimeScale()));
-}
-
 ApiStartup StartApi(Process& api, const std::map<std::string, std::string>& env, const std::string& log_path,
                     std::chrono::milliseconds timeout, const std::function<bool(int port)>& ready) {
   ApiStartup out;

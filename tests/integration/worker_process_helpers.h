@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/json_util.h"
+#include "time_scale.h"
 
 namespace vigil::worker_it {
 
@@ -50,13 +51,11 @@ HttpResponse Http(int port, const std::string& method, const std::string& path, 
 // Polls `pred` every 50 ms until it holds or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
-// VIGIL_TEST_TIME_SCALE, at least 1: the sanitizer stages (scripts/sanitize)
-// set 3 under ASan and 10 under TSan, where every process runs that much
-// slower. Waits for things the sanitized processes do are stretched by it;
-// requirements the product states (a worker is offline within N heartbeats)
-// keep their own bound plus a scaled allowance for the test's own polling.
-double TimeScale();
-std::chrono::milliseconds Scaled(std::chrono::milliseconds d);
+// Waits for things the sanitized processes do are stretched by the time
+// scale; requirements the product states (a worker is offline within N
+// heartbeats) keep their own bound plus a scaled allowance for the polling.
+using test::Scaled;
+using test::TimeScale;
 
 // Socket inodes of `pid` that are listening (TCP LISTEN, bound unconnected
 // UDP, accepting Unix sockets), read from /proc. Empty for a pure worker.

@@ -37,6 +37,17 @@ void WriteRows(SqliteDb& db, int rows, std::chrono::milliseconds hold = {}) {
   ASSERT_TRUE(db.Exec("COMMIT").ok());
 }
 
+// Thresholds small enough for a test to cross in a few transactions.
+WalCheckpointerOptions Options(int start_frames, int tail_frames, int writer_limit_frames,
+                               std::chrono::milliseconds interval) {
+  WalCheckpointerOptions o;
+  o.start_frames = start_frames;
+  o.tail_frames = tail_frames;
+  o.writer_limit_frames = writer_limit_frames;
+  o.interval = interval;
+  return o;
+}
+
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred()) {
@@ -70,11 +81,7 @@ class WalCheckpointerTest : public ::testing::Test {
 };
 
 TEST_F(WalCheckpointerTest, TheThreadCheckpointsSoTheWriterStartsTheWalOver) {
-  WalCheckpointerOptions o;
-  o.start_frames = 64;
-  o.tail_frames = 16;
-  o.writer_limit_frames = 1'000'000;
-  o.interval = 50ms;
+  const WalCheckpointerOptions o = Options(64, 16, 1'000'000, 50ms);
   auto c = WalCheckpointer::Start(*writer_, OpenDb(path_), o);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   for (int i = 0; i < 20; ++i) WriteRows(*writer_, 100);
@@ -101,11 +108,7 @@ TEST_F(WalCheckpointerTest, ABusyWriterStillGetsItsWalStartedOver) {
   // A writer that is inside a transaction nearly all the time leaves no gap
   // in which a checkpoint can have copied everything by the time the next
   // transaction begins; the writer copies the last few frames itself.
-  WalCheckpointerOptions o;
-  o.start_frames = 256;
-  o.tail_frames = 128;
-  o.writer_limit_frames = 1'000'000;
-  o.interval = 10ms;
+  const WalCheckpointerOptions o = Options(256, 128, 1'000'000, 10ms);
   auto c = WalCheckpointer::Start(*writer_, OpenDb(path_), o);
   ASSERT_TRUE(c.ok());
   auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -137,11 +140,9 @@ TEST_F(WalCheckpointerTest, WithoutItTheWalOnlyGrows) {
 }
 
 TEST_F(WalCheckpointerTest, TheWriterCheckpointsItselfPastTheLimit) {
-  WalCheckpointerOptions o;
-  o.start_frames = 200;
-  o.tail_frames = 0;
-  o.writer_limit_frames = 200;  // the writer's hook sees the limit before the thread is woken
-  o.interval = std::chrono::hours(1);
+  // Start equals the limit: the writer's hook sees the limit before the
+  // thread is ever woken.
+  const WalCheckpointerOptions o = Options(200, 0, 200, std::chrono::hours(1));
   auto c = WalCheckpointer::Start(*writer_, OpenDb(path_), o);
   ASSERT_TRUE(c.ok());
   for (int i = 0; i < 10; ++i) WriteRows(*writer_, 100);
@@ -154,11 +155,7 @@ TEST_F(WalCheckpointerTest, TheWriterCheckpointsItselfPastTheLimit) {
 
 TEST_F(WalCheckpointerTest, NothingIsLostAcrossCheckpointsAndAReopen) {
   {
-    WalCheckpointerOptions o;
-    o.start_frames = 32;
-    o.tail_frames = 8;
-    o.writer_limit_frames = 100'000;
-    o.interval = 10ms;
+    const WalCheckpointerOptions o = Options(32, 8, 100'000, 10ms);
     auto c = WalCheckpointer::Start(*writer_, OpenDb(path_), o);
     ASSERT_TRUE(c.ok());
     for (int i = 0; i < 50; ++i) WriteRows(*writer_, 20);
@@ -178,11 +175,10 @@ TEST(WalCheckpointerOptionsTest, BadThresholdsAreRefused) {
   TempDir dir;
   auto writer = OpenDb(dir.path() + "/x.db");
   ASSERT_NE(writer, nullptr);
-  WalCheckpointerOptions o;
-  o.start_frames = 100;
-  o.writer_limit_frames = 10;
-  auto c = WalCheckpointer::Start(*writer, OpenDb(dir.path() + "/x.db"), o);
-  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  auto c = WalCheckpointer::Start(*writer, OpenDb(dir.path() + "/x.db"), Options(100, 10, 10, 1s));
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << "the limit is below the start";
+  auto tail = WalCheckpointer::Start(*writer, OpenDb(dir.path() + "/x.db"), Options(100, 100, 1000, 1s));
+  EXPECT_EQ(tail.status().code(), StatusCode::kInvalidArgument) << "the tail is not below the start";
   auto none = WalCheckpointer::Start(*writer, nullptr);
   EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
 }
