@@ -291,10 +291,10 @@ class SimWorker : public std::enable_shared_from_this<SimWorker> {
   // next welcome (like a real worker spooling while the API is away).
   void NewEvent(SteadyTime now) {
     protocol::Event e;
-    e.event_id = NewUuid();
+    e.captured_at_ms = SystemClock::Instance().NowUnixMs();
+    e.event_id = NewTimeOrderedUuid(e.captured_at_ms);  // as a real worker's (camera_pipeline.cc)
     e.worker_id = worker_id_;
     e.camera_id = camera_id_;
-    e.captured_at_ms = SystemClock::Instance().NowUnixMs();
     e.track_id = ++track_;
     e.bbox = {100, 80, 120, 120};
     e.det_score = 0.95;

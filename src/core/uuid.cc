@@ -44,6 +44,17 @@ std::string NewUuid() {
   return out;
 }
 
+std::string NewTimeOrderedUuid(int64_t unix_ms) {
+  std::string id = NewUuid();
+  const auto ms = static_cast<uint64_t>(unix_ms) & 0xffffffffffffULL;
+  for (int i = 0; i < 12; ++i) {
+    const char h = kHex[(ms >> (44 - 4 * i)) & 0xF];
+    id[static_cast<size_t>(i < 8 ? i : i + 1)] = h;  // skip the dash at 8
+  }
+  id[14] = '7';
+  return id;
+}
+
 bool IsUuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -167,19 +166,6 @@ void TzOffsetFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const auto* zone = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
   const TimeZone& tz = cache->Get(zone != nullptr ? zone : "UTC");
   sqlite3_result_int64(ctx, tz.OffsetSeconds(sqlite3_value_int64(argv[1])));
-}
-
-// A UUID whose first 48 bits are the creation time in ms (the layout of
-// UUIDv7): rows created together sit together in primary-key indexes, so
-// ingestion appends to them instead of dirtying random pages.
-std::string TimeOrderedUuid(int64_t unix_ms) {
-  std::string id = NewUuid();
-  char hex[13];
-  std::snprintf(hex, sizeof hex, "%012llx", static_cast<unsigned long long>(unix_ms) & 0xffffffffffffULL);
-  id.replace(0, 8, hex, 8);
-  id.replace(9, 4, hex + 8, 4);
-  id[14] = '7';
-  return id;
 }
 
 class SqliteRepository final : public Repository {
@@ -1035,7 +1021,7 @@ class SqliteRepository final : public Repository {
     return Status::Ok();
   }
 
-  std::string NewId() { return TimeOrderedUuid(clock_.NowUnixMs()); }
+  std::string NewId() { return NewTimeOrderedUuid(clock_.NowUnixMs()); }
 
   // A connection for a read, held (locked) for the lifetime of the value.
   struct ReadConn {

@@ -101,7 +101,7 @@ void CameraPipeline::EndTracks(const std::vector<Track>& ended, int64_t now_ms, 
     }
     ReadyEvent ev;
     protocol::Event& e = ev.event;
-    e.event_id = NewUuid();
+    e.event_id = NewTimeOrderedUuid(f.best_captured_ms);
     e.worker_id = options_.worker_id;
     e.camera_id = options_.camera_id;
     e.site_id = options_.site_id;

@@ -33,6 +33,28 @@ TEST(UuidTest, CanonicalVersion4Format) {
   EXPECT_FALSE(IsCanonicalV4("123e4567-e89b-42d3-c456-426614174000"));  // bad variant
 }
 
+TEST(UuidTest, TimeOrderedIsVersion7WithTheTimeInFront) {
+  const int64_t ms = 0x0193a1b2c3d4;  // 2024-12
+  const std::string id = NewTimeOrderedUuid(ms);
+  ASSERT_TRUE(IsUuid(id)) << id;
+  EXPECT_EQ(id.substr(0, 8), "0193a1b2") << id;
+  EXPECT_EQ(id.substr(9, 4), "c3d4") << id;
+  EXPECT_EQ(id[14], '7') << id;
+  EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+  // Later milliseconds sort later, whatever the random bits; the same
+  // millisecond still gives distinct ids.
+  std::string prev = NewTimeOrderedUuid(ms);
+  for (int64_t t = ms + 1; t < ms + 2000; ++t) {
+    std::string next = NewTimeOrderedUuid(t);
+    ASSERT_LT(prev, next);
+    prev = next;
+  }
+  std::set<std::string> same;
+  for (int i = 0; i < 10000; ++i) ASSERT_TRUE(same.insert(NewTimeOrderedUuid(ms)).second);
+  // Only the low 48 bits of the time are kept (the year 10889 wraps).
+  EXPECT_EQ(NewTimeOrderedUuid(ms + (int64_t{1} << 48)).substr(0, 13), id.substr(0, 13));
+}
+
 TEST(UuidTest, Unique) {
   std::set<std::string> seen;
   for (int i = 0; i < 100000; ++i) ASSERT_TRUE(seen.insert(NewUuid()).second);

@@ -307,6 +307,74 @@ TEST_F(IngestTest, BatchMatchesKnownCustomersInOnePassPerModel) {
   EXPECT_EQ(*repo_->CountRows("customers"), known + 2);
 }
 
+// The api matches a batch (Prepare) while the previous one commits; the
+// match must still see what that commit added.
+TEST_F(IngestTest, PreparedBeforeACommitSeesTheCustomerThatCommitCreated) {
+  PreparedBatch later = ingestor_->Prepare({Event("p2", 1, t0_ + 1000), Event("p3", 2, t0_ + 1000)});
+  ASSERT_TRUE(later.matched[0].has_value());
+  EXPECT_FALSE(later.matched[0]->has_value()) << "the index was empty when it was prepared";
+  auto first = ingestor_->Ingest(Event("p1", 1, t0_));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(first->new_customer);
+
+  index_.match_calls = 0;
+  auto r = ingestor_->IngestPrepared(later);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->events[0].new_customer) << "person 1 became a customer in the commit in between";
+  EXPECT_EQ(r->events[0].customer_id, first->customer_id);
+  ASSERT_TRUE(r->events[0].customer_similarity.has_value());
+  EXPECT_GT(*r->events[0].customer_similarity, 0.99);
+  EXPECT_TRUE(r->events[1].new_customer);
+  EXPECT_EQ(*repo_->CountRows("customers"), 2);
+  EXPECT_EQ(index_.match_calls, 0) << "caught up from the delta, not matched again";
+  EXPECT_EQ(ingestor_->rematched(), 0);
+}
+
+TEST_F(IngestTest, PreparedMatchIsRedoneWhenItsCustomerLostAnEmbedding) {
+  std::optional<std::string> customer;
+  for (int i = 0; i < 3; ++i) {  // K = 3 embeddings of quality 0.3, 0.4, 0.5
+    auto e = Event("k" + std::to_string(i), 1, t0_ + i);
+    e.quality = 0.3 + 0.1 * i;
+    auto r = ingestor_->Ingest(e);
+    ASSERT_TRUE(r.ok());
+    customer = r->customer_id;
+  }
+  PreparedBatch later = ingestor_->Prepare({Event("q", 1, t0_ + 500)});
+  ASSERT_TRUE(later.matched[0].has_value() && later.matched[0]->has_value());
+  EXPECT_EQ((*later.matched[0])->customer_id, customer);
+  auto better = Event("better", 1, t0_ + 100);
+  better.quality = 0.9;  // evicts the 0.3 one
+  auto b = ingestor_->Ingest(better);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->customer_id, customer);
+
+  index_.match_calls = 0;
+  auto r = ingestor_->IngestPrepared(later);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ingestor_->rematched(), 1);
+  EXPECT_EQ(index_.match_calls, 1);
+  EXPECT_EQ(r->events[0].customer_id, customer);
+  EXPECT_FALSE(r->events[0].new_customer);
+}
+
+TEST_F(IngestTest, PreparedMatchOlderThanTheDeltaLogIsRedone) {
+  PreparedBatch later = ingestor_->Prepare({Event("old", 1, t0_ + 100'000)});
+  // Person 2's embeddings get better each time: every event is one more
+  // committed delta (an embedding added, from the 4th on one evicted).
+  for (int i = 0; i < 80; ++i) {
+    auto e = Event("d" + std::to_string(i), 2, t0_ + i);
+    e.quality = 0.01 * (i + 1);
+    ASSERT_TRUE(ingestor_->Ingest(e).ok());
+  }
+  index_.match_calls = 0;
+  auto r = ingestor_->IngestPrepared(later);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ingestor_->rematched(), 1);
+  EXPECT_EQ(index_.match_calls, 1);
+  EXPECT_TRUE(r->events[0].new_customer);
+  EXPECT_EQ(*repo_->CountRows("customers"), 2);
+}
+
 TEST_F(IngestTest, BadEventInBatchDoesNotSpoilTheOthers) {
   // Fault injection: a trigger makes the database refuse event g4 only.
   {
