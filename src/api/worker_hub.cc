@@ -46,12 +46,7 @@ WorkerHub::WorkerHub(storage::Repository& repo, storage::EventIngestor& ingestor
   metrics_.Describe("vigil_events_dropped_total", "Face events refused because the ingest queue was full.");
   metrics_.Describe("vigil_event_ack_latency_seconds", "Time from reading an event to sending its ack.");
   metrics_.Describe("vigil_ingest_batch_seconds",
-                    "Time the ingest thread spends on one batch: transaction, commit and acks.");
-  metrics_.Describe("vigil_ingest_match_seconds",
-                    "Time the match thread spends preparing a chunk of events (snapshots, customer matching) "
-                    "ahead of its transaction.");
-  metrics_.Describe("vigil_ingest_rematched_total",
-                    "Prepared customer matches that were too stale to correct and were computed again.");
+                    "Time the ingest thread spends on one batch: match, transaction, commit and acks.");
   metrics_.Describe("vigil_worker_read_pauses_total",
                     "Times a worker socket stopped being read because the ingest queue was over its high-water mark.");
 }
@@ -62,7 +57,6 @@ WorkerHub::~WorkerHub() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
-  if (match_thread_.joinable()) match_thread_.join();
   if (ingest_thread_.joinable()) ingest_thread_.join();
 }
 
@@ -73,7 +67,6 @@ Status WorkerHub::Start() {
   if (ec) return Unavailable("cannot create " + options_.data_dir + "/snapshots: " + ec.message());
   // Versions only grow, also across restarts: workers compare them.
   gallery_version_ = clock_.NowUnixMs();
-  match_thread_ = std::thread([this] { MatchLoop(); });
   ingest_thread_ = std::thread([this] { IngestLoop(); });
   return Status::Ok();
 }
@@ -552,10 +545,7 @@ void WorkerHub::Shutdown() {
     queue_cv_.notify_all();
   }
   ResumeReaders(std::move(resumes));
-  // Both drain first: vigil-match prepares what is queued, vigil-ingest
-  // commits and acks all of it.
-  if (match_thread_.joinable()) match_thread_.join();
-  if (ingest_thread_.joinable()) ingest_thread_.join();
+  if (ingest_thread_.joinable()) ingest_thread_.join();  // drains the queue first
   std::vector<WorkerConnectionPtr> conns;
   {
     std::lock_guard lock(mu_);
@@ -620,7 +610,7 @@ size_t WorkerHub::OnlineWorkers() const {
 
 size_t WorkerHub::IngestQueueDepth() const {
   std::lock_guard lock(queue_mu_);
-  return queue_.size() + matching_ + prepared_events_ + in_flight_;
+  return queue_.size() + in_flight_;
 }
 
 int64_t WorkerHub::gallery_version() const { return gallery_version_.load(); }
@@ -629,103 +619,55 @@ void WorkerHub::Publish(const Json& j) {
   if (live_) live_(j);
 }
 
-void WorkerHub::MatchLoop() {
-  pthread_setname_np(pthread_self(), "vigil-match");
-  for (;;) {
-    std::vector<Queued> chunk;
-    std::vector<std::function<void()>> resumes;
-    {
-      std::unique_lock lock(queue_mu_);
-      // At most one batch is matched ahead: a match computed long before its
-      // transaction needs more correcting, and the writer takes at most
-      // max_batch events at once anyway.
-      queue_cv_.wait(lock, [&] {
-        return (!queue_.empty() && prepared_events_ < options_.max_batch) || (stopping_ && queue_.empty());
-      });
-      if (queue_.empty()) {  // stopping, and everything queued was prepared
-        match_done_ = true;
-        prepared_cv_.notify_all();
-        return;
-      }
-      const size_t n = std::min(queue_.size(), options_.max_batch - prepared_events_);
-      chunk.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        chunk.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      matching_ = n;
-      if (backpressure_ && queue_.size() <= options_.resume_queue_low) resumes = EndBackpressureLocked();
-    }
-    // Readers resume while this chunk is matched and the previous batch commits.
-    ResumeReaders(std::move(resumes));
-    const auto started = std::chrono::steady_clock::now();
-    Prepared p = PrepareChunk(std::move(chunk));
-    metrics_.Observe("vigil_ingest_match_seconds",
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    {
-      std::lock_guard lock(queue_mu_);
-      matching_ = 0;
-      prepared_events_ += p.items.size();
-      prepared_.push_back(std::move(p));
-    }
-    prepared_cv_.notify_one();
-  }
-}
-
 void WorkerHub::IngestLoop() {
   // Named so that `top -H` and perf show the ingest thread's share apart
   // from the I/O threads (its CPU per event bounds the ingest rate).
   pthread_setname_np(pthread_self(), "vigil-ingest");
   for (;;) {
-    Prepared batch;
+    std::vector<Queued> batch;
+    std::vector<std::function<void()>> resumes;
     {
       std::unique_lock lock(queue_mu_);
-      prepared_cv_.wait(lock, [&] { return !prepared_.empty() || match_done_; });
-      if (prepared_.empty()) return;  // stopping, and everything was committed
-      // Everything prepared so far (chunks hold at most max_batch together)
-      // goes into one transaction.
-      batch = std::move(prepared_.front());
-      prepared_.pop_front();
-      while (!prepared_.empty()) {
-        Prepared& next = prepared_.front();
-        batch.items.insert(batch.items.end(), std::make_move_iterator(next.items.begin()),
-                           std::make_move_iterator(next.items.end()));
-        batch.files.insert(batch.files.end(), std::make_move_iterator(next.files.begin()),
-                           std::make_move_iterator(next.files.end()));
-        batch.batch.Append(std::move(next.batch));
-        prepared_.pop_front();
+      queue_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and everything was committed
+      size_t n = std::min(queue_.size(), options_.max_batch);
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
       }
-      in_flight_ = batch.items.size();
-      prepared_events_ = 0;
+      in_flight_ = n;
+      if (backpressure_ && queue_.size() <= options_.resume_queue_low) resumes = EndBackpressureLocked();
     }
-    queue_cv_.notify_one();  // room for the match thread
+    // Readers resume while this batch commits, so the next one is building up.
+    ResumeReaders(std::move(resumes));
     IngestBatch(std::move(batch));
     std::lock_guard lock(queue_mu_);
     in_flight_ = 0;
   }
 }
 
-WorkerHub::Prepared WorkerHub::PrepareChunk(std::vector<Queued> chunk) {
+void WorkerHub::IngestBatch(std::vector<Queued> batch) {
+  const auto started = std::chrono::steady_clock::now();
   const fs::path data_dir(options_.data_dir);
-  Prepared p;
   std::vector<storage::IngestEvent> events;
-  events.reserve(chunk.size());
-  p.files.reserve(chunk.size());
-  for (auto& q : chunk) {
-    proto::Event& e = q.event;
+  std::vector<std::optional<fs::path>> files;
+  events.reserve(batch.size());
+  for (auto& q : batch) {
+    const proto::Event& e = q.event;
     storage::IngestEvent ie;
     ie.event_id = e.event_id;
-    ie.worker_id = std::move(e.worker_id);
-    ie.camera_id = std::move(e.camera_id);
-    ie.site_id = std::move(e.site_id);
+    ie.worker_id = e.worker_id;
+    ie.camera_id = e.camera_id;
+    ie.site_id = e.site_id;
     ie.captured_at = e.captured_at_ms;
     ie.track_id = e.track_id;
     ie.bbox = {e.bbox[0], e.bbox[1], e.bbox[2], e.bbox[3]};
     ie.det_score = e.det_score;
     ie.quality = e.quality;
-    ie.model = std::move(e.model);
-    ie.embedding = std::move(e.embedding);
-    ie.staff_id = std::move(e.staff_id);
+    ie.model = e.model;
+    ie.embedding = e.embedding;
+    ie.staff_id = e.staff_id;
     ie.staff_similarity = e.staff_similarity;
     std::optional<fs::path> file;
     if (q.snapshot) {
@@ -744,21 +686,10 @@ WorkerHub::Prepared WorkerHub::PrepareChunk(std::vector<Queued> chunk) {
         fs::remove(full, ec);
         Log()->warn("cannot write snapshot event_id={}", LogValue(e.event_id));
       }
-      q.snapshot.reset();
     }
-    p.files.push_back(std::move(file));
+    files.push_back(std::move(file));
     events.push_back(std::move(ie));
   }
-  p.batch = ingestor_.Prepare(std::move(events));
-  p.items = std::move(chunk);
-  return p;
-}
-
-void WorkerHub::IngestBatch(Prepared prepared) {
-  const auto started = std::chrono::steady_clock::now();
-  std::vector<Queued>& batch = prepared.items;
-  std::vector<std::optional<fs::path>>& files = prepared.files;
-  const std::vector<storage::IngestEvent>& events = prepared.batch.events;
   auto remove_file = [&](size_t i) {
     if (files[i]) {
       std::error_code ec;
@@ -766,10 +697,9 @@ void WorkerHub::IngestBatch(Prepared prepared) {
     }
   };
 
-  const int64_t rematched_before = ingestor_.rematched();
   Result<storage::BatchOutcome> res = Status(StatusCode::kInternal, "not run");
   for (int attempt = 0; attempt < 4; ++attempt) {
-    res = ingestor_.IngestPrepared(prepared.batch);
+    res = ingestor_.IngestBatch(events);
     if (res.ok() || res.status().code() != StatusCode::kUnavailable) break;
     // The database is busy (another writer); back off briefly and retry.
     std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
@@ -781,9 +711,6 @@ void WorkerHub::IngestBatch(Prepared prepared) {
     return;  // not acked: workers resend after reconnecting
   }
   metrics_.Inc("vigil_ingest_batches_total");
-  if (const int64_t redone = ingestor_.rematched() - rematched_before; redone > 0) {
-    metrics_.Inc("vigil_ingest_rematched_total", redone);
-  }
 
   std::map<SessionId, std::vector<std::string>> acks;
   std::map<SessionId, std::vector<std::string>> errors;

@@ -28,7 +28,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -179,18 +178,8 @@ class WorkerHub {
   // `welcome_for`: a session that just said hello gets welcome + full galleries.
   Status ReassignLocked(std::optional<SessionId> welcome_for);
   std::vector<protocol::Gallery> FullGalleries(const std::vector<std::string>& models);
-  // Events matched ahead of their transaction (vigil-match), waiting for the
-  // writer (vigil-ingest). `items` keep each event's session and arrival
-  // time; their `event` has been moved into `batch`.
-  struct Prepared {
-    std::vector<Queued> items;
-    std::vector<std::optional<std::filesystem::path>> files;  // snapshot written for the event
-    storage::PreparedBatch batch;
-  };
-  void MatchLoop();
-  Prepared PrepareChunk(std::vector<Queued> chunk);
   void IngestLoop();
-  void IngestBatch(Prepared batch);
+  void IngestBatch(std::vector<Queued> batch);
   void Publish(const Json& j);
   // Ends back-pressure (queue_mu_ held): unfreezes the paused sessions'
   // heartbeat clocks (resuming counts as a sign of life) and hands back their
@@ -217,24 +206,15 @@ class WorkerHub {
   std::mutex assign_mu_;  // serialises assignment runs (taken before mu_)
   std::atomic<int64_t> gallery_version_{0};
 
-  // The ingest pipeline: queue_ → vigil-match (validates, writes snapshots,
-  // matches against the customer index) → prepared_ → vigil-ingest (one
-  // transaction per batch, then acks). Matching the next events while the
-  // previous batch commits takes it off the single writer's path.
   mutable std::mutex queue_mu_;
-  std::condition_variable queue_cv_;     // vigil-match waits: events queued and room in prepared_
-  std::condition_variable prepared_cv_;  // vigil-ingest waits: something prepared
+  std::condition_variable queue_cv_;
   std::deque<Queued> queue_;
-  std::deque<Prepared> prepared_;
-  size_t prepared_events_ = 0;  // events in prepared_, at most max_batch
-  size_t matching_ = 0;         // events vigil-match is preparing
-  size_t in_flight_ = 0;        // events vigil-ingest is writing
   bool stopping_ = false;
-  bool match_done_ = false;  // vigil-match drained the queue after stopping_
   bool shut_down_ = false;
+  size_t in_flight_ = 0;
   bool backpressure_ = false;                  // set at high-water, cleared at low-water
   std::vector<std::function<void()>> resume_;  // paused readers, under queue_mu_
-  std::thread match_thread_;
+  std::condition_variable drained_cv_;
   std::thread ingest_thread_;
 };
 

@@ -32,7 +32,6 @@ struct EventIngestor::Pending {
   std::vector<NewCustomer> new_customers;
   std::set<std::string> event_ids;
   IndexDelta delta;
-  std::set<std::string> evicted_owners;  // customers that lost an embedding
 
   void Evict(const std::vector<std::string>& ids) {
     for (const auto& id : ids) {
@@ -67,24 +66,13 @@ Status EventIngestor::Validate(const IngestEvent& e) {
   return Status::Ok();
 }
 
-void PreparedBatch::Append(PreparedBatch&& other) {
-  auto move_all = [](auto& to, auto& from) {
-    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
-  };
-  move_all(events, other.events);
-  move_all(validation, other.validation);
-  move_all(matched, other.matched);
-  move_all(index_version, other.index_version);
-  other = PreparedBatch{};
-}
-
 std::vector<std::optional<std::optional<CustomerMatch>>> EventIngestor::MatchAll(
-    const std::vector<IngestEvent>& events, const std::vector<Status>& validation) const {
+    const std::vector<IngestEvent>& events, const std::vector<bool>& valid) const {
   std::vector<std::optional<std::optional<CustomerMatch>>> out(events.size());
   if (index_ == nullptr) return out;
   std::map<std::string, std::vector<size_t>> by_model;
   for (size_t i = 0; i < events.size(); ++i) {
-    if (validation[i].ok() && !events[i].staff_id) by_model[events[i].model].push_back(i);
+    if (valid[i] && !events[i].staff_id) by_model[events[i].model].push_back(i);
   }
   for (const auto& [model, positions] : by_model) {
     std::vector<const std::vector<float>*> queries;
@@ -236,91 +224,39 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
     const bool kept = std::find(evicted.begin(), evicted.end(), emb.id) == evicted.end();
     if (kept) pending.delta.added.push_back(emb);
     evicted.erase(std::remove(evicted.begin(), evicted.end(), emb.id), evicted.end());
-    if (!evicted.empty()) pending.evicted_owners.insert(*customer_id);
     pending.Evict(evicted);
   }
 
   return tx.InsertEvent(ev);
 }
 
-bool EventIngestor::CatchUp(const IngestEvent& e, int64_t version, std::optional<CustomerMatch>& best) const {
-  if (version >= index_version_.load()) return true;
-  // The log must hold every delta after `version`.
-  if (delta_log_.empty() || delta_log_.front().version > version + 1) return false;
-  for (const auto& d : delta_log_) {
-    if (d.version <= version) continue;
-    for (const auto& emb : d.added) {
-      if (emb.model != e.model) continue;
-      const double sim = CosineSimilarity(emb.embedding, e.embedding);
-      if (sim >= options_.customer_match_threshold && (!best || sim > best->similarity)) {
-        best = CustomerMatch{emb.customer_id, sim};
-      }
-    }
-  }
-  // A lost embedding lowers only its owner's score: it matters when that
-  // owner is the answer.
-  if (!best) return true;
-  for (const auto& d : delta_log_) {
-    if (d.version > version && d.evicted_owners.count(best->customer_id) > 0) return false;
-  }
-  return true;
-}
-
-void EventIngestor::ApplyDelta(IndexDelta delta, std::set<std::string> evicted_owners) {
-  if (index_ == nullptr || (delta.empty() && evicted_owners.empty())) return;
-  index_->Apply(delta);
-  LoggedDelta logged;
-  logged.version = index_version_.load() + 1;
-  logged.added = std::move(delta.added);
-  logged.evicted_owners = std::move(evicted_owners);
-  delta_log_.push_back(std::move(logged));
-  while (delta_log_.size() > kDeltaLog) delta_log_.pop_front();
-  index_version_.store(delta_log_.back().version);
-}
-
-PreparedBatch EventIngestor::Prepare(std::vector<IngestEvent> events) const {
-  PreparedBatch b;
-  b.validation.reserve(events.size());
-  for (const auto& e : events) b.validation.push_back(Validate(e));
-  // Read before matching: a delta applied while MatchAll runs is replayed by
-  // CatchUp, never assumed seen.
-  b.index_version.assign(events.size(), index_version_.load());
-  b.matched = MatchAll(events, b.validation);
-  b.events = std::move(events);
-  return b;
-}
-
-Result<BatchOutcome> EventIngestor::RunBatch(PreparedBatch& batch) {
-  const auto& events = batch.events;
+Result<BatchOutcome> EventIngestor::RunBatch(const std::vector<IngestEvent>& events, bool fail_fast) {
   BatchOutcome result;
   result.events.resize(events.size());
+  std::vector<bool> valid(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
+    Status st = Validate(events[i]);
+    valid[i] = st.ok();
     result.events[i].event_id = events[i].event_id;
-    result.events[i].status = batch.validation[i];
+    result.events[i].status = st;
   }
 
-  {
-    const int64_t now_version = index_version_.load();
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (!batch.matched[i]) continue;
-      if (!CatchUp(events[i], batch.index_version[i], *batch.matched[i])) {
-        batch.matched[i].reset();  // matched again, against the index as it is now
-        ++rematched_;
-      }
-      batch.index_version[i] = now_version;
-    }
+  if (fail_fast) {
     Pending pending;
+    // The index does not change until this transaction commits, so each
+    // event's match against it can be computed up front, all in one pass.
+    const auto matched = MatchAll(events, valid);
     Status st = repo_.InTransaction([&](Repository& tx) -> Status {
       for (size_t i = 0; i < events.size(); ++i) {
-        if (!batch.validation[i].ok()) continue;
+        if (!valid[i]) continue;
         VIGIL_RETURN_IF_ERROR(
-            IngestOne(tx, events[i], pending, result.events[i], batch.matched[i] ? &*batch.matched[i] : nullptr));
+            IngestOne(tx, events[i], pending, result.events[i], matched[i] ? &*matched[i] : nullptr));
       }
       return Status::Ok();
     });
     if (st.ok()) {
-      result.delta = pending.delta;
-      ApplyDelta(std::move(pending.delta), std::move(pending.evicted_owners));
+      result.delta = std::move(pending.delta);
+      if (index_ != nullptr && !result.delta.empty()) index_->Apply(result.delta);
       return result;
     }
     if (st.code() == StatusCode::kUnavailable || events.size() == 1) return st;
@@ -332,18 +268,18 @@ Result<BatchOutcome> EventIngestor::RunBatch(PreparedBatch& batch) {
   bool any_stored = false;
   Status last_error;
   for (size_t i = 0; i < events.size(); ++i) {
-    if (!batch.validation[i].ok()) continue;
+    if (!valid[i]) continue;
     Pending pending;
     IngestOutcome out;
     Status st = repo_.InTransaction([&](Repository& tx) { return IngestOne(tx, events[i], pending, out); });
     if (st.ok()) {
       result.events[i] = std::move(out);
       any_stored = true;
+      if (index_ != nullptr && !pending.delta.empty()) index_->Apply(pending.delta);
       result.delta.added.insert(result.delta.added.end(), pending.delta.added.begin(), pending.delta.added.end());
       result.delta.removed_embedding_ids.insert(result.delta.removed_embedding_ids.end(),
                                                 pending.delta.removed_embedding_ids.begin(),
                                                 pending.delta.removed_embedding_ids.end());
-      ApplyDelta(std::move(pending.delta), std::move(pending.evicted_owners));
     } else {
       result.events[i] = IngestOutcome{};
       result.events[i].event_id = events[i].event_id;
@@ -352,7 +288,7 @@ Result<BatchOutcome> EventIngestor::RunBatch(PreparedBatch& batch) {
       if (st.code() == StatusCode::kUnavailable) {
         // The database is busy: the remaining events would fail the same way.
         for (size_t j = i + 1; j < events.size(); ++j) {
-          if (batch.validation[j].ok()) result.events[j].status = st;
+          if (valid[j]) result.events[j].status = st;
         }
         break;
       }
@@ -364,23 +300,14 @@ Result<BatchOutcome> EventIngestor::RunBatch(PreparedBatch& batch) {
 
 Result<IngestOutcome> EventIngestor::Ingest(const IngestEvent& event) {
   VIGIL_RETURN_IF_ERROR(Validate(event));
-  PreparedBatch batch = Prepare({event});
-  VIGIL_ASSIGN_OR_RETURN(BatchOutcome b, IngestPrepared(batch));
+  std::lock_guard<std::mutex> lock(mu_);
+  VIGIL_ASSIGN_OR_RETURN(BatchOutcome b, RunBatch({event}, /*fail_fast=*/true));
   return std::move(b.events[0]);
 }
 
 Result<BatchOutcome> EventIngestor::IngestBatch(const std::vector<IngestEvent>& events) {
-  PreparedBatch batch = Prepare(events);
-  return IngestPrepared(batch);
-}
-
-Result<BatchOutcome> EventIngestor::IngestPrepared(PreparedBatch& batch) {
-  if (batch.validation.size() != batch.size() || batch.matched.size() != batch.size() ||
-      batch.index_version.size() != batch.size()) {
-    return InvalidArgument("prepared batch is inconsistent");
-  }
   std::lock_guard<std::mutex> lock(mu_);
-  return RunBatch(batch);
+  return RunBatch(events, /*fail_fast=*/true);
 }
 
 }  // namespace vigil::storage

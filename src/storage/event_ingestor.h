@@ -26,12 +26,9 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -128,23 +125,6 @@ struct BatchOutcome {
   IndexDelta delta;                   // already applied to the index
 };
 
-// A batch validated and matched against the customer index ahead of its
-// transaction (EventIngestor::Prepare), so that matching, the costliest step
-// that needs no database, can run on another thread while the previous batch
-// is being written. Each event remembers the index version its match was
-// computed against; IngestPrepared brings matches up to date with the deltas
-// committed since. Batches prepared separately may be concatenated.
-struct PreparedBatch {
-  std::vector<IngestEvent> events;
-  std::vector<Status> validation;  // per event
-  // Per event: the index's answer, or nullopt where it was not computed
-  // (invalid, staff, no index): those are matched when written.
-  std::vector<std::optional<std::optional<CustomerMatch>>> matched;
-  std::vector<int64_t> index_version;  // per event
-  size_t size() const { return events.size(); }
-  void Append(PreparedBatch&& other);
-};
-
 class EventIngestor {
  public:
   // `index` may be null (no customer gallery: every non-staff event creates a
@@ -163,22 +143,6 @@ class EventIngestor {
   // is retried one event per transaction so the good ones still land.
   Result<BatchOutcome> IngestBatch(const std::vector<IngestEvent>& events);
 
-  // IngestBatch in two steps. Prepare validates and matches; it takes no lock
-  // of the ingestor and may run concurrently with IngestPrepared of another
-  // batch. IngestPrepared corrects each match for the index deltas committed
-  // after it was computed (new embeddings are scored against the event; when
-  // the matched customer lost an embedding meanwhile, or the deltas are too
-  // old to replay, the event is matched again), then stores the batch as
-  // IngestBatch does. The outcome equals IngestBatch's on the same events.
-  // The batch's matches are brought up to date in place (so it may be passed
-  // again after an Unavailable error); its events are left as they are.
-  PreparedBatch Prepare(std::vector<IngestEvent> events) const;
-  Result<BatchOutcome> IngestPrepared(PreparedBatch& batch);
-
-  // Matches re-run in IngestPrepared because they were too stale to correct
-  // (for tests and metrics).
-  int64_t rematched() const { return rematched_.load(); }
-
   static Status Validate(const IngestEvent& event);
 
  private:
@@ -191,32 +155,14 @@ class EventIngestor {
   // match, grouped by model into one MatchMany call each; empty optionals
   // elsewhere (those are matched on demand).
   std::vector<std::optional<std::optional<CustomerMatch>>> MatchAll(const std::vector<IngestEvent>& events,
-                                                                    const std::vector<Status>& validation) const;
-  Result<BatchOutcome> RunBatch(PreparedBatch& batch);
-  // Brings a prepared match up to date (mu_ held); false: match again.
-  bool CatchUp(const IngestEvent& event, int64_t version, std::optional<CustomerMatch>& best) const;
-  // Applies a committed delta to the index and logs it (mu_ held).
-  void ApplyDelta(IndexDelta delta, std::set<std::string> evicted_owners);
-
-  // A committed delta as CatchUp replays it: the embeddings added, and the
-  // customers that lost one.
-  struct LoggedDelta {
-    int64_t version = 0;
-    std::vector<CustomerEmbedding> added;
-    std::set<std::string> evicted_owners;
-  };
-  static constexpr size_t kDeltaLog = 64;
+                                                                    const std::vector<bool>& valid) const;
+  Result<BatchOutcome> RunBatch(const std::vector<IngestEvent>& events, bool fail_fast);
 
   Repository& repo_;
   CustomerIndex* index_;
   Clock& clock_;
   IngestOptions options_;
   std::mutex mu_;
-  // Incremented after each delta is applied to the index; read by Prepare
-  // before it matches, so a match is never credited with a delta it missed.
-  std::atomic<int64_t> index_version_{0};
-  std::deque<LoggedDelta> delta_log_;  // the last kDeltaLog deltas, under mu_
-  std::atomic<int64_t> rematched_{0};
 };
 
 // Cosine similarity of two vectors of equal length (0 when either is zero
