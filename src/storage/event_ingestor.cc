@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "core/logging.h"
 
@@ -32,6 +33,8 @@ struct EventIngestor::Pending {
   std::vector<NewCustomer> new_customers;
   std::set<std::string> event_ids;
   IndexDelta delta;
+  std::unordered_map<std::string, KnownVisit> visits;  // latest visits written in this transaction
+  std::unordered_map<std::string, EmbeddingStats> embedding_stats;  // by customer and model, likewise
 
   void Evict(const std::vector<std::string>& ids) {
     for (const auto& id : ids) {
@@ -45,6 +48,23 @@ struct EventIngestor::Pending {
     }
   }
 };
+
+std::string EventIngestor::VisitKey(const std::optional<std::string>& site_id,
+                                    const std::optional<std::string>& staff_id,
+                                    const std::optional<std::string>& customer_id) {
+  // Ids are UUIDs and never contain '\n'; a missing site is distinct from
+  // any site id by its prefix.
+  std::string key = staff_id ? "s\n" + *staff_id : "c\n" + customer_id.value_or("");
+  key += site_id ? "\n+" + *site_id : std::string("\n-");
+  return key;
+}
+
+void EventIngestor::Remember(Pending& pending) {
+  if (known_visits_.size() + pending.visits.size() > kMaxKnown) known_visits_.clear();
+  for (auto& [key, v] : pending.visits) known_visits_[key] = std::move(v);
+  if (known_embedding_stats_.size() + pending.embedding_stats.size() > kMaxKnown) known_embedding_stats_.clear();
+  for (auto& [key, st] : pending.embedding_stats) known_embedding_stats_[key] = st;
+}
 
 EventIngestor::EventIngestor(Repository& repo, CustomerIndex* index, Clock& clock, IngestOptions options)
     : repo_(repo), index_(index), clock_(clock), options_(options) {
@@ -187,14 +207,51 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
 
   // Visit: extend the person's latest visit at this site when the event falls
   // within the merge window of it, else start a new one.
-  std::optional<Visit> latest;
+  const std::string visit_key = VisitKey(e.site_id, staff_id, customer_id);
+  std::optional<KnownVisit> latest;
+  bool from_memory = false;
   if (!out.new_customer) {  // a customer created just now has no visits yet
-    VIGIL_ASSIGN_OR_RETURN(latest, tx.LatestVisit(e.site_id, staff_id, customer_id));
+    if (auto it = pending.visits.find(visit_key); it != pending.visits.end()) {
+      latest = it->second;
+      from_memory = true;
+    } else if (auto kt = known_visits_.find(visit_key); kt != known_visits_.end()) {
+      latest = kt->second;
+      from_memory = true;
+    }
   }
   const int64_t w = options_.visit_merge_window_ms;
-  if (latest && e.captured_at >= latest->started_at - w && e.captured_at <= latest->ended_at + w) {
-    VIGIL_RETURN_IF_ERROR(tx.ExtendVisit(latest->id, e.captured_at, 1));
+  auto within = [&](const KnownVisit& v) {
+    return e.captured_at >= v.started_at - w && e.captured_at <= v.ended_at + w;
+  };
+  auto load_latest = [&]() -> Result<std::optional<KnownVisit>> {
+    VIGIL_ASSIGN_OR_RETURN(std::optional<Visit> stored, tx.LatestVisit(e.site_id, staff_id, customer_id));
+    if (!stored) return std::optional<KnownVisit>();
+    return std::optional<KnownVisit>(KnownVisit{stored->id, stored->started_at, stored->ended_at});
+  };
+  bool extended = false;
+  if (!out.new_customer) {
+    if (!from_memory) {
+      VIGIL_ASSIGN_OR_RETURN(latest, load_latest());
+    }
+    if (latest && within(*latest)) {
+      Status st = tx.ExtendVisit(latest->id, e.captured_at, 1);
+      if (st.code() == StatusCode::kNotFound && from_memory) {
+        // Deleted since it was remembered (its person erased): ask the database.
+        known_visits_.erase(visit_key);
+        pending.visits.erase(visit_key);
+        VIGIL_ASSIGN_OR_RETURN(latest, load_latest());
+        extended = latest && within(*latest);
+        st = extended ? tx.ExtendVisit(latest->id, e.captured_at, 1) : Status::Ok();
+      } else {
+        extended = st.ok();
+      }
+      VIGIL_RETURN_IF_ERROR(st);
+    }
+  }
+  if (extended) {
     out.visit_id = latest->id;
+    pending.visits[visit_key] = KnownVisit{latest->id, std::min(latest->started_at, e.captured_at),
+                                           std::max(latest->ended_at, e.captured_at)};
   } else {
     Visit v;
     v.site_id = e.site_id;
@@ -207,24 +264,45 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
     VIGIL_ASSIGN_OR_RETURN(v, tx.CreateVisit(std::move(v)));
     out.visit_id = v.id;
     out.new_visit = true;
+    // The latest is the one that started last (LatestVisit's order): a late
+    // event's new visit does not replace a later one.
+    if (!latest || v.started_at >= latest->started_at) {
+      pending.visits[visit_key] = KnownVisit{v.id, v.started_at, v.ended_at};
+    } else {
+      pending.visits[visit_key] = *latest;
+    }
     if (customer_id && !out.new_customer) VIGIL_RETURN_IF_ERROR(tx.TouchCustomer(*customer_id, e.captured_at, 1));
   }
   ev.visit_id = out.visit_id;
 
   if (customer_id) {
-    CustomerEmbedding emb;
-    emb.customer_id = *customer_id;
-    emb.model = e.model;
-    emb.embedding = e.embedding;
-    emb.quality = e.quality;
-    emb.created_at = now;
-    std::vector<std::string> evicted;
-    VIGIL_ASSIGN_OR_RETURN(emb,
-                           tx.AddCustomerEmbedding(std::move(emb), options_.max_embeddings_per_customer, &evicted));
-    const bool kept = std::find(evicted.begin(), evicted.end(), emb.id) == evicted.end();
-    if (kept) pending.delta.added.push_back(emb);
-    evicted.erase(std::remove(evicted.begin(), evicted.end(), emb.id), evicted.end());
-    pending.Evict(evicted);
+    // A customer who already keeps K embeddings of this model, none worse
+    // than this one, would not keep it: skip the database (the usual case
+    // for a regular customer, as qualities only get harder to beat).
+    const std::string stats_key = *customer_id + "\n" + e.model;
+    const EmbeddingStats* known = nullptr;
+    if (auto it = pending.embedding_stats.find(stats_key); it != pending.embedding_stats.end()) {
+      known = &it->second;
+    } else if (auto kt = known_embedding_stats_.find(stats_key); kt != known_embedding_stats_.end()) {
+      known = &kt->second;
+    }
+    if (known == nullptr || known->count < options_.max_embeddings_per_customer || e.quality > known->min_quality) {
+      CustomerEmbedding emb;
+      emb.customer_id = *customer_id;
+      emb.model = e.model;
+      emb.embedding = e.embedding;
+      emb.quality = e.quality;
+      emb.created_at = now;
+      std::vector<std::string> evicted;
+      EmbeddingStats after;
+      VIGIL_ASSIGN_OR_RETURN(emb, tx.AddCustomerEmbedding(std::move(emb), options_.max_embeddings_per_customer,
+                                                          &evicted, &after));
+      pending.embedding_stats[stats_key] = after;
+      const bool kept = std::find(evicted.begin(), evicted.end(), emb.id) == evicted.end();
+      if (kept) pending.delta.added.push_back(emb);
+      evicted.erase(std::remove(evicted.begin(), evicted.end(), emb.id), evicted.end());
+      pending.Evict(evicted);
+    }
   }
 
   return tx.InsertEvent(ev);
@@ -257,6 +335,7 @@ Result<BatchOutcome> EventIngestor::RunBatch(const std::vector<IngestEvent>& eve
     if (st.ok()) {
       result.delta = std::move(pending.delta);
       if (index_ != nullptr && !result.delta.empty()) index_->Apply(result.delta);
+      Remember(pending);
       return result;
     }
     if (st.code() == StatusCode::kUnavailable || events.size() == 1) return st;
@@ -276,6 +355,7 @@ Result<BatchOutcome> EventIngestor::RunBatch(const std::vector<IngestEvent>& eve
       result.events[i] = std::move(out);
       any_stored = true;
       if (index_ != nullptr && !pending.delta.empty()) index_->Apply(pending.delta);
+      Remember(pending);
       result.delta.added.insert(result.delta.added.end(), pending.delta.added.begin(), pending.delta.added.end());
       result.delta.removed_embedding_ids.insert(result.delta.removed_embedding_ids.end(),
                                                 pending.delta.removed_embedding_ids.begin(),

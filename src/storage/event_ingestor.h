@@ -30,6 +30,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -158,11 +159,33 @@ class EventIngestor {
                                                                     const std::vector<bool>& valid) const;
   Result<BatchOutcome> RunBatch(const std::vector<IngestEvent>& events, bool fail_fast);
 
+  // A person's latest visit at a site, as the ingestor last wrote it. The
+  // ingestor is the only writer of visits, so this saves the LatestVisit
+  // query per event; a visit deleted meanwhile (its person erased) shows up
+  // as NotFound when it is extended, and is then looked up again.
+  struct KnownVisit {
+    std::string id;
+    int64_t started_at = 0;
+    int64_t ended_at = 0;
+  };
+  static std::string VisitKey(const std::optional<std::string>& site_id, const std::optional<std::string>& staff_id,
+                              const std::optional<std::string>& customer_id);
+  // What the ingestor remembers holds committed state only: a transaction's
+  // own changes go to Pending and are merged after its commit (Remember).
+  // Each map is cleared when it would pass kMaxKnown entries.
+  static constexpr size_t kMaxKnown = 200000;
+  void Remember(Pending& pending);
+
   Repository& repo_;
   CustomerIndex* index_;
   Clock& clock_;
   IngestOptions options_;
   std::mutex mu_;
+  std::unordered_map<std::string, KnownVisit> known_visits_;  // under mu_
+  // Per customer and model, after the ingestor's last AddCustomerEmbedding
+  // (the ingestor is the only writer of customer embeddings; an erased
+  // customer's entry is never consulted, its events start a new customer).
+  std::unordered_map<std::string, EmbeddingStats> known_embedding_stats_;  // under mu_
 };
 
 // Cosine similarity of two vectors of equal length (0 when either is zero

@@ -129,6 +129,12 @@ struct FaceEvent {
   int64_t created_at = 0;  // when the API stored it
 };
 
+// A customer's kept embeddings of one model: how many, and the lowest quality.
+struct EmbeddingStats {
+  int64_t count = 0;
+  double min_quality = 0;
+};
+
 struct Visit {
   std::string id;
   std::optional<std::string> site_id;
@@ -296,9 +302,13 @@ class Repository {
 
   // Customer embeddings (the customer gallery). AddCustomerEmbedding keeps at
   // most `keep` per customer and model: when over, the lowest-quality ones are
-  // deleted and their ids returned in `evicted_ids` (the new one may be among them).
+  // deleted and their ids returned in `evicted_ids` (the new one may be among
+  // them). `after`, when given, receives how many that customer keeps of
+  // that model afterwards and the lowest quality among them, so a caller can
+  // tell that a later embedding of no better quality would not be kept.
   virtual Result<CustomerEmbedding> AddCustomerEmbedding(CustomerEmbedding embedding, int keep,
-                                                         std::vector<std::string>* evicted_ids) = 0;
+                                                         std::vector<std::string>* evicted_ids,
+                                                         EmbeddingStats* after = nullptr) = 0;
   virtual Result<std::vector<CustomerEmbedding>> ListCustomerEmbeddings(const std::string& customer_id) = 0;
   // Every customer embedding made by `model` (empty: every model), for
   // rebuilding the in-memory index at start.

@@ -567,8 +567,8 @@ class SqliteRepository final : public Repository {
     return out;
   }
 
-  Result<CustomerEmbedding> AddCustomerEmbedding(CustomerEmbedding e, int keep,
-                                                 std::vector<std::string>* evicted_ids) override {
+  Result<CustomerEmbedding> AddCustomerEmbedding(CustomerEmbedding e, int keep, std::vector<std::string>* evicted_ids,
+                                                 EmbeddingStats* after = nullptr) override {
     if (e.embedding.empty()) return InvalidArgument("customer embedding must not be empty");
     if (e.model.empty()) return InvalidArgument("customer embedding model must not be empty");
     if (keep < 1) keep = 1;
@@ -584,6 +584,7 @@ class SqliteRepository final : public Repository {
       VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
       if (row && q->Int(0) >= keep && e.quality <= q->Double(1)) {
         if (evicted_ids) *evicted_ids = {e.id};
+        if (after) *after = EmbeddingStats{q->Int(0), q->Double(1)};
         return e;
       }
     }
@@ -604,17 +605,24 @@ class SqliteRepository final : public Repository {
     }
     // Keep the `keep` best: highest quality first, newer first among equals.
     std::vector<std::string> evict;
+    EmbeddingStats kept;
     {
       VIGIL_ASSIGN_OR_RETURN(auto q,
-                             db_->Prepare("SELECT id FROM customer_embeddings WHERE customer_id = ? AND model = ? "
-                                          "ORDER BY quality DESC, created_at DESC, id DESC LIMIT -1 OFFSET ?"));
-      q->Bind(e.customer_id).Bind(e.model).Bind(static_cast<int64_t>(keep));
+                             db_->Prepare("SELECT id, quality FROM customer_embeddings WHERE customer_id = ? AND "
+                                          "model = ? ORDER BY quality DESC, created_at DESC, id DESC"));
+      q->Bind(e.customer_id).Bind(e.model);
       for (;;) {
         VIGIL_ASSIGN_OR_RETURN(bool row, q->Step());
         if (!row) break;
-        evict.push_back(q->Text(0));
+        if (kept.count < keep) {
+          ++kept.count;
+          kept.min_quality = q->Double(1);
+        } else {
+          evict.push_back(q->Text(0));
+        }
       }
     }
+    if (after) *after = kept;
     for (const auto& id : evict) {
       VIGIL_ASSIGN_OR_RETURN(auto q, db_->Prepare("DELETE FROM customer_embeddings WHERE id = ?"));
       q->Bind(id);

@@ -203,6 +203,36 @@ TEST_F(IngestTest, VisitMergeWindowPerSite) {
   ASSERT_TRUE(late.ok());
   // The latest visit at s1 is e4's; t0-1min is far before it, so it is a new visit.
   EXPECT_TRUE(late->new_visit);
+  // e4's visit is still the latest (it started last): the next event at s1
+  // extends it, not the late one's.
+  auto e6 = ingestor_->Ingest(Event("v6", 1, t0_ + 3 * w + 7 * 60'000));
+  ASSERT_TRUE(e6.ok());
+  EXPECT_FALSE(e6->new_visit);
+  EXPECT_EQ(e6->visit_id, e4->visit_id);
+}
+
+// The ingestor remembers each person's latest visit instead of asking the
+// database per event; a remembered visit deleted behind its back is noticed.
+TEST_F(IngestTest, RemembersLatestVisitsButNoticesOneDeletedBehindItsBack) {
+  auto e1 = ingestor_->Ingest(Event("r1", 1, t0_));
+  ASSERT_TRUE(e1.ok());
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() + "/vigil.db").c_str(), &raw), SQLITE_OK);
+    sqlite3_busy_timeout(raw, 2000);
+    const std::string sql = "DELETE FROM visits WHERE id = '" + *e1->visit_id + "'";
+    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto e2 = ingestor_->Ingest(Event("r2", 1, t0_ + 60'000));  // within the window of the deleted visit
+  ASSERT_TRUE(e2.ok()) << e2.status().ToString();
+  EXPECT_TRUE(e2->new_visit);
+  EXPECT_NE(e2->visit_id, e1->visit_id);
+  auto e3 = ingestor_->Ingest(Event("r3", 1, t0_ + 120'000));
+  ASSERT_TRUE(e3.ok());
+  EXPECT_EQ(e3->visit_id, e2->visit_id);
+  EXPECT_EQ(repo_->GetVisit(*e2->visit_id)->event_count, 2);
+  EXPECT_EQ(*repo_->CountRows("visits"), 1);
 }
 
 TEST_F(IngestTest, StaffEventsBecomeStaffVisitsAndNeverCustomers) {
@@ -331,6 +361,13 @@ TEST_F(IngestTest, BadEventInBatchDoesNotSpoilTheOthers) {
   // g4's customer was rolled back with it; the index holds only g1's and g3's.
   EXPECT_EQ(*repo_->CountRows("customers"), 2);
   EXPECT_EQ(index_.entries.size(), 2u);
+  // The visits of the rolled-back batch are not remembered: g1's person's
+  // next event extends the visit that was committed.
+  auto next = ingestor_->Ingest(Event("g5", 1, t0_ + 60'000));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_FALSE(next->new_visit);
+  EXPECT_EQ(next->visit_id, r->events[0].visit_id);
+  EXPECT_EQ(*repo_->CountRows("visits"), 2);
 
   auto bad = Event("", 1, t0_);
   EXPECT_EQ(ingestor_->Ingest(bad).status().code(), StatusCode::kInvalidArgument);

@@ -214,6 +214,9 @@ TEST_F(RepoTest, CustomerEmbeddingsKeepTheBestK) {
   ASSERT_TRUE(c.ok());
   std::vector<std::string> all_evicted;
   std::map<double, std::string> by_quality;
+  // What is kept after each one: how many, and the lowest quality.
+  const std::vector<std::pair<int64_t, double>> expected_after = {{1, 0.5}, {2, 0.5}, {3, 0.1}, {3, 0.5}, {3, 0.5}};
+  size_t step = 0;
   for (double q : {0.5, 0.9, 0.1, 0.7, 0.3}) {
     CustomerEmbedding e;
     e.customer_id = c->id;
@@ -221,8 +224,12 @@ TEST_F(RepoTest, CustomerEmbeddingsKeepTheBestK) {
     e.embedding = {1, 2};
     e.quality = q;
     std::vector<std::string> ev;
-    auto r = repo_->AddCustomerEmbedding(e, 3, &ev);
+    EmbeddingStats after;
+    auto r = repo_->AddCustomerEmbedding(e, 3, &ev, &after);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(after.count, expected_after[step].first) << "after quality " << q;
+    EXPECT_DOUBLE_EQ(after.min_quality, expected_after[step].second) << "after quality " << q;
+    ++step;
     by_quality[q] = r->id;
     all_evicted.insert(all_evicted.end(), ev.begin(), ev.end());
   }
