@@ -15,8 +15,9 @@ for i in $(seq 1 "$REPS"); do
     ing=$(echo "$out" | sed -n 's/.*ingest_ticks=\([0-9]*\).*/\1/p')
     rate=$(echo "$out" | sed -n 's/ingested: *\([0-9]*\).*/\1/p')
     lat=$(echo "$out" | sed -n 's/ack latency: *//p')
+    lg=$(echo "$out" | grep -o "loadgen_cpu_s=[0-9.+]*" || true)
     tick_us=$((1000000 / $(getconf CLK_TCK)))
     echo "$b rate=$RATE rep=$i load=$(cut -d' ' -f1 /proc/loadavg) events=$ev ingested/s=$rate" \
-         "api_us/ev=$((api * tick_us / ev)) ingest_us/ev=$((ing * tick_us / ev)) $lat"
+         "api_us/ev=$((api * tick_us / ev)) ingest_us/ev=$((ing * tick_us / ev)) $lat $lg"
   done
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One API ingestion run: starts `BIN api` (MOCK_MODE, fresh data directory,
 # port 18080), drives it with `BIN loadgen --workers 100 --rate RATE
-# --duration DURATION`, prints loadgen's summary, the API process's and its
+# --duration DURATION`, prints loadgen's summary (and its CPU with GNU time
+# installed), the API process's and its
 # vigil-ingest thread's CPU (clock ticks, from /proc) and the events ingested.
 # With a 4th argument, records the API under `perf record -g` into
 # /tmp/vigil-api-perf.data. docs/performance-api.md uses it.
@@ -20,7 +21,10 @@ sleep 1.5
 PP=
 if [ -n "$PERF" ]; then perf record -F 999 -g -p "$APID" -o /tmp/vigil-api-perf.data > /dev/null 2>&1 & PP=$!; fi
 LG=0
-"$BIN" loadgen --workers 100 --rate "$RATE" --duration "$DUR" --key perf-key-123456 \
+# loadgen's own CPU (user+system seconds), when GNU time is installed.
+TIMER=()
+if [ -x /usr/bin/time ]; then TIMER=(/usr/bin/time -f "loadgen_cpu_s=%U+%S"); fi
+"${TIMER[@]}" "$BIN" loadgen --workers 100 --rate "$RATE" --duration "$DUR" --key perf-key-123456 \
   --api http://127.0.0.1:18080 --api-pid "$APID" 2>&1 | tail -12 || LG=$?
 [ "$LG" -eq 0 ] || echo "loadgen exit status $LG: not every event was acknowledged in time"
 T=$(awk '{print $14+$15}' "/proc/$APID/stat")
