@@ -22,6 +22,20 @@ double CosineSimilarity(const std::vector<float>& a, const std::vector<float>& b
   return dot / (std::sqrt(na) * std::sqrt(nb));
 }
 
+namespace {
+
+// What this transaction wrote for `key`, else what committed transactions
+// did; nullptr when neither remembers it.
+template <typename Value>
+const Value* FindPendingOrKnown(const std::unordered_map<std::string, Value>& pending,
+                                const std::unordered_map<std::string, Value>& known, const std::string& key) {
+  if (auto it = pending.find(key); it != pending.end()) return &it->second;
+  if (auto it = known.find(key); it != known.end()) return &it->second;
+  return nullptr;
+}
+
+}  // namespace
+
 // State of one transaction: customers created in it (not yet in the index),
 // event ids seen in it, and the index delta to apply after the commit.
 struct EventIngestor::Pending {
@@ -211,11 +225,8 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
   std::optional<KnownVisit> latest;
   bool from_memory = false;
   if (!out.new_customer) {  // a customer created just now has no visits yet
-    if (auto it = pending.visits.find(visit_key); it != pending.visits.end()) {
-      latest = it->second;
-      from_memory = true;
-    } else if (auto kt = known_visits_.find(visit_key); kt != known_visits_.end()) {
-      latest = kt->second;
+    if (const KnownVisit* v = FindPendingOrKnown(pending.visits, known_visits_, visit_key)) {
+      latest = *v;
       from_memory = true;
     }
   }
@@ -280,12 +291,7 @@ Status EventIngestor::IngestOne(Repository& tx, const IngestEvent& e, Pending& p
     // than this one, would not keep it: skip the database (the usual case
     // for a regular customer, as qualities only get harder to beat).
     const std::string stats_key = *customer_id + "\n" + e.model;
-    const EmbeddingStats* known = nullptr;
-    if (auto it = pending.embedding_stats.find(stats_key); it != pending.embedding_stats.end()) {
-      known = &it->second;
-    } else if (auto kt = known_embedding_stats_.find(stats_key); kt != known_embedding_stats_.end()) {
-      known = &kt->second;
-    }
+    const EmbeddingStats* known = FindPendingOrKnown(pending.embedding_stats, known_embedding_stats_, stats_key);
     if (known == nullptr || known->count < options_.max_embeddings_per_customer || e.quality > known->min_quality) {
       CustomerEmbedding emb;
       emb.customer_id = *customer_id;
