@@ -102,6 +102,11 @@ Result<std::unique_ptr<ApiApp>> ApiApp::Create(const ApiConfig& config, Clock& c
   app->metrics_.Describe("vigil_stream_frames_dropped_total", "Live frames a slow viewer skipped.");
   app->metrics_.AddGauge("vigil_customer_index_size", "Customer embeddings in the in-memory index.",
                          [self] { return static_cast<double>(self->customers_.size()); });
+  app->metrics_.AddCollector([self] {
+    std::vector<Metrics::Sample> out;
+    for (auto& m : self->repo_->EngineMetrics()) out.push_back({std::move(m.name), std::move(m.help), m.counter, m.value});
+    return out;
+  });
   app->AddRoutes();
   return app;
 }

@@ -75,6 +75,11 @@ void Metrics::AddGauge(const std::string& name, const std::string& help, std::fu
   gauges_.emplace_back(name, help, std::move(read));
 }
 
+void Metrics::AddCollector(std::function<std::vector<Sample>()> collect) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 void Metrics::Observe(const std::string& histogram, double seconds) {
   std::lock_guard lock(mu_);
   ObserveInto(histograms_[histogram], seconds);
@@ -108,8 +113,18 @@ std::string Metrics::Render() const {
     std::lock_guard lock(mu_);
     gauges = gauges_;
   }
+  std::vector<std::function<std::vector<Sample>()>> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
   std::vector<double> gauge_values;
   for (const auto& g : gauges) gauge_values.push_back(std::get<2>(g)());
+  std::vector<Sample> collected;
+  for (const auto& c : collectors) {
+    auto more = c();
+    collected.insert(collected.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  }
   std::string out;
   std::lock_guard lock(mu_);
   out += "# HELP vigil_http_requests_total HTTP requests by route pattern, method and status.\n";
@@ -141,6 +156,11 @@ std::string Metrics::Render() const {
     out += "# HELP " + name + " " + help + "\n";
     out += "# TYPE " + name + " gauge\n";
     out += name + " " + FormatDouble(gauge_values[i]) + "\n";
+  }
+  for (const auto& c : collected) {
+    out += "# HELP " + c.name + " " + c.help + "\n";
+    out += "# TYPE " + c.name + (c.counter ? " counter\n" : " gauge\n");
+    out += c.name + " " + FormatDouble(c.value) + "\n";
   }
   return out;
 }

@@ -29,6 +29,15 @@ class Metrics {
   void Describe(const std::string& name, const std::string& help);
   // A gauge computed at scrape time.
   void AddGauge(const std::string& name, const std::string& help, std::function<double()> read);
+  // Values another component owns, read all at once at scrape time (the
+  // storage engine's counters). Names must not clash with other metrics.
+  struct Sample {
+    std::string name;
+    std::string help;
+    bool counter = false;  // else a gauge
+    double value = 0;
+  };
+  void AddCollector(std::function<std::vector<Sample>()> collect);
   // Observes a latency (seconds) in a named histogram (e.g. event ack latency).
   void Observe(const std::string& histogram, double seconds);
   // Many observations under one lock (a committed batch of events).
@@ -54,6 +63,7 @@ class Metrics {
   std::map<std::string, int64_t> counters_;
   std::map<std::string, std::string> help_;
   std::vector<std::tuple<std::string, std::string, std::function<double()>>> gauges_;
+  std::vector<std::function<std::vector<Sample>()>> collectors_;
 };
 
 }  // namespace vigil::api

@@ -234,6 +234,14 @@ struct EraseResult {
 
 // ---------------------------------------------------------------- interface
 
+// One value a storage engine reports for /metrics.
+struct EngineMetric {
+  std::string name;  // a Prometheus metric name
+  std::string help;
+  bool counter = false;  // else a gauge
+  double value = 0;
+};
+
 class Repository {
  public:
   virtual ~Repository() = default;
@@ -349,6 +357,10 @@ class Repository {
   // Row counts for /metrics and tests: "sites", "cameras", "workers", "staff",
   // "staff_faces", "customers", "customer_embeddings", "events", "visits", "snapshots".
   virtual Result<int64_t> CountRows(const std::string& table) = 0;
+
+  // The storage engine's own counters and gauges for /metrics (SQLite: the
+  // WAL and its checkpoints); none by default. Safe to call from any thread.
+  virtual std::vector<EngineMetric> EngineMetrics() const { return {}; }
 };
 
 using RepositoryPtr = std::unique_ptr<Repository>;

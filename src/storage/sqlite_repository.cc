@@ -889,6 +889,30 @@ class SqliteRepository final : public Repository {
     return out;
   }
 
+  std::vector<EngineMetric> EngineMetrics() const override {
+    if (!checkpointer_) return {};  // :memory: has no WAL
+    const WalCheckpointStats s = checkpointer_->Stats();
+    auto d = [](int64_t v) { return static_cast<double>(v); };
+    return {
+        {"vigil_sqlite_wal_frames", "WAL frames (pages) after the latest commit.", false, d(s.last_wal_frames)},
+        {"vigil_sqlite_wal_restarts_total", "Times the WAL started over from its beginning.", true,
+         d(s.wal_restarts)},
+        {"vigil_sqlite_checkpoints_total", "PASSIVE checkpoints run by the checkpoint thread.", true,
+         d(s.background_runs)},
+        {"vigil_sqlite_checkpoint_frames_total", "WAL frames the checkpoint thread copied into the database.", true,
+         d(s.background_frames)},
+        {"vigil_sqlite_checkpoint_errors_total", "Checkpoints by the checkpoint thread that failed.", true,
+         d(s.background_errors)},
+        {"vigil_sqlite_writer_tail_checkpoints_total",
+         "Short WAL tails the writer copied after a commit so the WAL could start over.", true,
+         d(s.writer_tail_runs)},
+        {"vigil_sqlite_writer_checkpoints_total",
+         "Checkpoints the writer ran itself because the WAL reached its limit.", true, d(s.writer_runs)},
+        {"vigil_sqlite_writer_checkpoint_max_seconds", "The longest checkpoint run on the writer's thread.", false,
+         d(s.writer_max_us) / 1e6},
+    };
+  }
+
   Result<int64_t> CountRows(const std::string& table) override {
     static const std::set<std::string> kTables = {
         "sites",  "cameras", "workers",  "staff", "staff_faces", "customers", "customer_embeddings",

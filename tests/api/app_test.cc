@@ -396,6 +396,11 @@ TEST_F(AppTest, MetricsAndOpenApi) {
   EXPECT_NE(m.body.find("vigil_http_requests_total{route=\"/api/v1/sites\",method=\"GET\",status=\"200\"} 1"),
             std::string::npos);
   EXPECT_NE(m.body.find("vigil_workers_connected 0"), std::string::npos);
+  // The database's WAL and checkpoint counters (the test's database is a file).
+  EXPECT_NE(m.body.find("# TYPE vigil_sqlite_wal_frames gauge\nvigil_sqlite_wal_frames "), std::string::npos);
+  EXPECT_NE(m.body.find("# TYPE vigil_sqlite_checkpoints_total counter\nvigil_sqlite_checkpoints_total "),
+            std::string::npos);
+  EXPECT_NE(m.body.find("# TYPE vigil_sqlite_writer_checkpoints_total counter\n"), std::string::npos);
   Json doc = CallJson("GET", "/api/v1/openapi.json", "", 200);
   EXPECT_EQ(doc["openapi"], "3.0.3");
   EXPECT_TRUE(doc["paths"].contains("/api/v1/staff/{id}/faces"));

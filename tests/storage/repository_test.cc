@@ -43,6 +43,36 @@ TEST(OpenRepositoryTest, RejectsUnknownSchemesAndReportsPostgresAsUnimplemented)
   EXPECT_EQ(*(*mem)->SchemaVersion(), 3);
 }
 
+// A file database reports its WAL and checkpoint counters for /metrics; an
+// in-memory one has no WAL and reports none.
+TEST_F(RepoTest, FileDatabaseReportsItsWalForMetrics) {
+  auto value = [&](const std::string& name) -> std::optional<EngineMetric> {
+    for (const auto& m : repo_->EngineMetrics()) {
+      if (m.name == name) return m;
+    }
+    return std::nullopt;
+  };
+  Site site;
+  site.name = "Door";
+  ASSERT_TRUE(repo_->CreateSite(site).ok());
+  auto frames = value("vigil_sqlite_wal_frames");
+  ASSERT_TRUE(frames.has_value());
+  EXPECT_FALSE(frames->counter);
+  EXPECT_GT(frames->value, 0) << "the commit just now wrote frames to the WAL";
+  auto runs = value("vigil_sqlite_checkpoints_total");
+  ASSERT_TRUE(runs.has_value());
+  EXPECT_TRUE(runs->counter);
+  EXPECT_GE(runs->value, 0);
+  for (const auto& m : repo_->EngineMetrics()) {
+    EXPECT_EQ(m.name.rfind("vigil_sqlite_", 0), 0u) << m.name;
+    EXPECT_FALSE(m.help.empty()) << m.name;
+  }
+
+  auto mem = OpenRepository("sqlite::memory:");
+  ASSERT_TRUE(mem.ok());
+  EXPECT_TRUE((*mem)->EngineMetrics().empty());
+}
+
 TEST(OpenRepositoryTest, CorruptFileIsDataLossNotACrash) {
   TempDir dir;
   const std::string path = dir.path() + "/bad.db";
