@@ -13,7 +13,9 @@ namespace {
 // Scores are computed a block at a time into a stack buffer, then filtered
 // against the current k-th best: the kernel stays a tight loop and the heap is
 // touched only by rows that can enter the top k.
+// A multiple of kBlockLanes, so every chunk starts on a block.
 constexpr size_t kBlockRows = 256;
+static_assert(kBlockRows % kBlockLanes == 0);
 
 using Scored = std::pair<float, size_t>;  // (score, row)
 // Min-heap on score, so the front is the weakest of the current top k.
@@ -40,27 +42,52 @@ Status ExactIndex::Upsert(std::string_view id, std::string_view owner, std::span
     owners_[row].assign(owner);
   } else {
     row = ids_.size();
-    data_.resize(data_.size() + dim_);
+    if (row % kBlockLanes == 0) data_.resize(data_.size() + dim_ * kBlockLanes, 0.0f);  // a new block
     ids_.emplace_back(id);
     owners_.emplace_back(owner);
     row_of_.emplace(std::string(id), row);
   }
-  std::memcpy(data_.data() + row * dim_, v.data(), dim_ * sizeof(float));
+  SetRow(row, v.data());
   return Status::Ok();
+}
+
+float* ExactIndex::Lane(size_t row) {
+  return data_.data() + (row / kBlockLanes) * dim_ * kBlockLanes + row % kBlockLanes;
+}
+
+const float* ExactIndex::Lane(size_t row) const {
+  return data_.data() + (row / kBlockLanes) * dim_ * kBlockLanes + row % kBlockLanes;
+}
+
+void ExactIndex::SetRow(size_t row, const float* v) {
+  float* p = Lane(row);
+  for (size_t j = 0; j < dim_; ++j) p[j * kBlockLanes] = v[j];
+}
+
+void ExactIndex::GetRow(size_t row, float* v) const {
+  const float* p = Lane(row);
+  for (size_t j = 0; j < dim_; ++j) v[j] = p[j * kBlockLanes];
 }
 
 void ExactIndex::RemoveRow(size_t row) {
   const size_t last = ids_.size() - 1;
   row_of_.erase(row_of_.find(ids_[row]));
   if (row != last) {
-    std::memcpy(data_.data() + row * dim_, data_.data() + last * dim_, dim_ * sizeof(float));
+    float* to = Lane(row);
+    const float* from = Lane(last);
+    for (size_t j = 0; j < dim_; ++j) to[j * kBlockLanes] = from[j * kBlockLanes];
     ids_[row] = std::move(ids_[last]);
     owners_[row] = std::move(owners_[last]);
     row_of_.find(ids_[row])->second = row;
   }
   ids_.pop_back();
   owners_.pop_back();
-  data_.resize(last * dim_);
+  if (last % kBlockLanes == 0) {
+    data_.resize(last / kBlockLanes * dim_ * kBlockLanes);  // the last block is empty now
+  } else {
+    float* gone = Lane(last);
+    for (size_t j = 0; j < dim_; ++j) gone[j * kBlockLanes] = 0.0f;  // unused lanes stay zero
+  }
 }
 
 bool ExactIndex::Remove(std::string_view id) {
@@ -90,7 +117,7 @@ void ExactIndex::Clear() {
 }
 
 void ExactIndex::Reserve(size_t n) {
-  data_.reserve(n * dim_);
+  data_.reserve((n + kBlockLanes - 1) / kBlockLanes * kBlockLanes * dim_);
   ids_.reserve(n);
   owners_.reserve(n);
   row_of_.reserve(n);
@@ -108,7 +135,8 @@ Result<std::vector<Match>> ExactIndex::Search(std::span<const float> q, size_t k
   std::array<float, kBlockRows> scores;
   for (size_t start = 0; start < n; start += kBlockRows) {
     const size_t rows = std::min(kBlockRows, n - start);
-    InnerProducts(data_.data() + start * dim_, rows, dim_, q.data(), scores.data());
+    BlockedInnerProducts(data_.data() + start * dim_, (rows + kBlockLanes - 1) / kBlockLanes, dim_, q.data(), 1,
+                         scores.data());
     for (size_t i = 0; i < rows; ++i) {
       const float s = scores[i];
       if (heap.size() < k) {
@@ -138,11 +166,12 @@ std::vector<std::optional<Match>> ExactIndex::BestMany(std::span<const float> qu
   std::vector<float> scores(kQueryTile * kBlockRows);
   for (size_t start = 0; start < n; start += kBlockRows) {
     const size_t rows = std::min(kBlockRows, n - start);
+    const size_t blocks = (rows + kBlockLanes - 1) / kBlockLanes;
     for (size_t q0 = 0; q0 < nq; q0 += kQueryTile) {
       const size_t tile = std::min(kQueryTile, nq - q0);
-      InnerProductsMulti(data_.data() + start * dim_, rows, dim_, queries.data() + q0 * dim_, tile, scores.data());
+      BlockedInnerProducts(data_.data() + start * dim_, blocks, dim_, queries.data() + q0 * dim_, tile, scores.data());
       for (size_t t = 0; t < tile; ++t) {
-        const float* s = scores.data() + t * rows;
+        const float* s = scores.data() + t * blocks * kBlockLanes;
         for (size_t i = 0; i < rows; ++i) {
           if (best_row[q0 + t] == n || s[i] > best_score[q0 + t]) {
             best_score[q0 + t] = s[i];
@@ -160,8 +189,10 @@ std::vector<std::optional<Match>> ExactIndex::BestMany(std::span<const float> qu
 
 void ExactIndex::ForEach(
     const std::function<void(const std::string&, const std::string&, std::span<const float>)>& fn) const {
+  std::vector<float> v(dim_);
   for (size_t row = 0; row < ids_.size(); ++row) {
-    fn(ids_[row], owners_[row], std::span<const float>(data_.data() + row * dim_, dim_));
+    GetRow(row, v.data());
+    fn(ids_[row], owners_[row], std::span<const float>(v));
   }
 }
 

@@ -1,9 +1,10 @@
 // Exact top-k inner-product search over a contiguous row-major float matrix.
 //
-// Vectors live in one n × dim block (no per-entry allocation), so a search is
-// one sequential pass through memory by the vectorised kernel in
-// dot_kernels.h. Remove swaps the last row into the hole, keeping the block
-// contiguous; row order is therefore not stable.
+// Vectors live in one contiguous array (no per-entry allocation), in blocks of
+// eight rows stored transposed (dot_kernels.h, BlockedInnerProducts), so a
+// search is one sequential pass through memory that scores eight rows per
+// vector instruction. Remove swaps the last row into the hole, keeping the
+// array contiguous; row order is therefore not stable.
 //
 // The index stores vectors as given and scores by plain inner product; Gallery
 // (gallery.h) normalises so that scores are cosine similarities.
@@ -64,9 +65,14 @@ class ExactIndex {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   void RemoveRow(size_t row);
+  // Element 0 of `row`; element j is kBlockLanes floats further on per j.
+  float* Lane(size_t row);
+  const float* Lane(size_t row) const;
+  void SetRow(size_t row, const float* v);
+  void GetRow(size_t row, float* v) const;
 
   size_t dim_;
-  std::vector<float> data_;          // size() × dim_, row-major
+  std::vector<float> data_;          // ceil(size() / 8) blocks of dim_ × 8, unused lanes zero
   std::vector<std::string> ids_;     // per row
   std::vector<std::string> owners_;  // per row
   std::unordered_map<std::string, size_t, Hash, std::equal_to<>> row_of_;

@@ -64,6 +64,46 @@ TEST(DotKernels, MultiQueryMatchesReferenceForAllShapesAndTails) {
   }
 }
 
+// Rows in transposed blocks of eight (dot_kernels.h), unused lanes zero.
+std::vector<float> ToBlocks(const std::vector<std::vector<float>>& rows, size_t dim) {
+  const size_t nblocks = (rows.size() + kBlockLanes - 1) / kBlockLanes;
+  std::vector<float> blocks(nblocks * dim * kBlockLanes, 0.0f);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (size_t j = 0; j < dim; ++j) blocks[((r / kBlockLanes) * dim + j) * kBlockLanes + r % kBlockLanes] = rows[r][j];
+  }
+  return blocks;
+}
+
+TEST(DotKernels, BlockedMatchesReferenceForAllShapesBothVersions) {
+  std::mt19937 rng(11);
+  for (size_t dim : {1u, 3u, 8u, 128u, 131u}) {
+    for (size_t n : {1u, 8u, 9u, 17u, 40u, 75u}) {  // whole and partial blocks, group remainders
+      for (size_t nq : {1u, 4u, 5u, 11u}) {         // query groups of four and the rest
+        std::vector<std::vector<float>> rows, queries;
+        std::vector<float> flat_queries;
+        for (size_t i = 0; i < n; ++i) rows.push_back(RandomUnit(rng, dim));
+        for (size_t q = 0; q < nq; ++q) {
+          queries.push_back(RandomUnit(rng, dim));
+          flat_queries.insert(flat_queries.end(), queries.back().begin(), queries.back().end());
+        }
+        const auto blocks = ToBlocks(rows, dim);
+        const size_t nblocks = blocks.size() / (dim * kBlockLanes);
+        const size_t stride = nblocks * kBlockLanes;
+        std::vector<float> fast(nq * stride, -7.f), portable(nq * stride, -7.f);
+        BlockedInnerProducts(blocks.data(), nblocks, dim, flat_queries.data(), nq, fast.data());
+        BlockedInnerProductsPortable(blocks.data(), nblocks, dim, flat_queries.data(), nq, portable.data());
+        for (size_t q = 0; q < nq; ++q) {
+          for (size_t i = 0; i < stride; ++i) {
+            const double want = i < n ? Dot(rows[i], queries[q]) : 0.0;  // padding lanes hold zeros
+            EXPECT_NEAR(fast[q * stride + i], want, 1e-5) << "dim " << dim << " n " << n << " q " << q << " row " << i;
+            EXPECT_NEAR(portable[q * stride + i], want, 1e-5) << "dim " << dim << " n " << n << " q " << q;
+          }
+        }
+      }
+    }
+  }
+}
+
 class ExactIndexTest : public ::testing::Test {
  protected:
   static constexpr size_t kDim = 128;
