@@ -1,6 +1,5 @@
 #include "gallery/dot_kernels.h"
 
-#include <cstring>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif

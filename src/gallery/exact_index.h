@@ -56,7 +56,8 @@ class ExactIndex {
   // earlier row), but the matrix is read once per four queries.
   std::vector<std::optional<Match>> BestMany(std::span<const float> queries, size_t nq) const;
 
-  // Calls fn(id, owner, vector) for every entry, in storage order.
+  // Calls fn(id, owner, vector) for every entry, in storage order. `vector`
+  // is a copy gathered from the blocks, valid only during that call.
   void ForEach(const std::function<void(const std::string&, const std::string&, std::span<const float>)>& fn) const;
 
  private:
