@@ -109,13 +109,10 @@ void Metrics::RenderHistogram(std::string& out, const std::string& name, const s
 std::string Metrics::Render() const {
   // Gauges are read outside the lock: their callbacks take other components' locks.
   std::vector<std::tuple<std::string, std::string, std::function<double()>>> gauges;
-  {
-    std::lock_guard lock(mu_);
-    gauges = gauges_;
-  }
   std::vector<std::function<std::vector<Sample>()>> collectors;
   {
     std::lock_guard lock(mu_);
+    gauges = gauges_;
     collectors = collectors_;
   }
   std::vector<double> gauge_values;
