@@ -3,6 +3,7 @@
 // injected FakeClock.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 
 #include "api/app.h"
@@ -375,6 +376,83 @@ TEST_F(AppTest, SameEventTwiceStoredOnceAndAckedAfterCommit) {
   EXPECT_EQ(Call("DELETE", "/api/v1/customers/" + cust).status, 204);
   EXPECT_EQ(Call("GET", "/api/v1/customers/" + cust).status, 404);
   EXPECT_EQ(*app_->repo().CountRows("events"), 0);
+}
+
+// The face crop a worker sends before its event: stored under a server-chosen
+// name, served by GET /api/v1/snapshots/{id}; a payload that is not a JPEG is
+// refused without dropping the connection or the event; a duplicate event's
+// crop leaves no file behind.
+TEST_F(AppTest, WorkerSnapshotIsStoredServedAndValidated) {
+  auto w = Connect("w1", 4, {{"cam-a", "a", "mock://a"}});
+  ASSERT_FALSE(w.conn->WaitForType("welcome").is_null());
+  auto acked = [&](const std::string& id) {
+    return w.conn->WaitUntil([&](const std::vector<Json>& msgs) {
+      for (const auto& m : msgs) {
+        if (m.value("type", "") != "ack") continue;
+        for (const auto& x : m["event_ids"]) {
+          if (x == id) return true;
+        }
+      }
+      return false;
+    });
+  };
+  auto event_json = [&](const std::string& id) { return CallJson("GET", "/api/v1/events/" + id, "", 200); };
+  auto files = [&] {
+    size_t n = 0;
+    for (const auto& f : std::filesystem::directory_iterator(std::filesystem::path(dir_.path()) / "snapshots")) {
+      n += f.is_regular_file() ? 1 : 0;
+    }
+    return n;
+  };
+  const std::string jpeg = std::string("\xFF\xD8\xFF\xE0", 4) + "face crop bytes" + std::string("\xFF\xD9", 2);
+
+  proto::Event e = MakeEvent("w1", "cam-a", 4);
+  e.has_snapshot = true;
+  app_->hub().OnBinary(w.id, proto::EncodeSnapshot({e.event_id, "image/jpeg"}, jpeg));
+  app_->hub().OnText(w.id, proto::Encode(e));
+  ASSERT_TRUE(acked(e.event_id));
+  Json stored = event_json(e.event_id);
+  ASSERT_TRUE(stored.is_object());
+  ASSERT_TRUE(stored["snapshot_id"].is_string()) << stored.dump();
+  Response snap = Call("GET", "/api/v1/snapshots/" + stored["snapshot_id"].get<std::string>());
+  EXPECT_EQ(snap.status, 200);
+  EXPECT_EQ(snap.content_type, "image/jpeg");
+  EXPECT_EQ(snap.body, jpeg);
+  EXPECT_EQ(files(), 1u);
+
+  // Not a JPEG: a clear error, the connection stays, the event is stored without a crop.
+  proto::Event gif = MakeEvent("w1", "cam-a", 5);
+  gif.has_snapshot = true;
+  app_->hub().OnBinary(w.id, proto::EncodeSnapshot({gif.event_id, "image/jpeg"}, "GIF89a not a jpeg"));
+  Json err = w.conn->WaitFor([](const Json& j) { return j.value("type", "") == "error"; });
+  ASSERT_FALSE(err.is_null());
+  EXPECT_EQ(err["code"], std::string(proto::kErrorBadMessage));
+  EXPECT_NE(err["message"].get<std::string>().find("not a JPEG"), std::string::npos) << err.dump();
+  EXPECT_EQ(w.conn->close_code(), 0);
+  app_->hub().OnText(w.id, proto::Encode(gif));
+  ASSERT_TRUE(acked(gif.event_id));
+  Json gif_event = event_json(gif.event_id);
+  ASSERT_TRUE(gif_event.is_object());
+  EXPECT_TRUE(gif_event["snapshot_id"].is_null()) << gif_event.dump();
+  EXPECT_EQ(files(), 1u);
+
+  // The first event again, with its crop again (a worker resending after a lost ack):
+  // acked, still one event, and the second copy of the crop is not kept.
+  app_->hub().OnBinary(w.id, proto::EncodeSnapshot({e.event_id, "image/jpeg"}, jpeg));
+  const size_t acks_before = w.conn->Messages().size();
+  app_->hub().OnText(w.id, proto::Encode(e));
+  ASSERT_TRUE(w.conn->WaitUntil([&](const std::vector<Json>& msgs) {
+    for (size_t i = acks_before; i < msgs.size(); ++i) {
+      if (msgs[i].value("type", "") != "ack") continue;
+      for (const auto& x : msgs[i]["event_ids"]) {
+        if (x == e.event_id) return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_EQ(*app_->repo().CountRows("events"), 2);
+  EXPECT_EQ(files(), 1u);
+  EXPECT_EQ(Call("GET", "/api/v1/snapshots/" + stored["snapshot_id"].get<std::string>()).body, jpeg);
 }
 
 TEST_F(AppTest, MalformedMessagesThreeInARowClose) {
