@@ -3,6 +3,7 @@
 // injected FakeClock.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -479,6 +480,26 @@ TEST_F(AppTest, MetricsAndOpenApi) {
   EXPECT_NE(m.body.find("# TYPE vigil_sqlite_checkpoints_total counter\nvigil_sqlite_checkpoints_total "),
             std::string::npos);
   EXPECT_NE(m.body.find("# TYPE vigil_sqlite_writer_checkpoints_total counter\n"), std::string::npos);
+
+  // The ingest thread's time per batch, wall clock and CPU, once an event is in.
+  auto w = Connect("w1", 4, {{"cam-a", "a", "mock://a"}});
+  ASSERT_FALSE(w.conn->WaitForType("welcome").is_null());
+  proto::Event e = MakeEvent("w1", "cam-a", 4);
+  app_->hub().OnText(w.id, proto::Encode(e));
+  ASSERT_FALSE(w.conn->WaitForType("ack").is_null());
+  m = Call("GET", "/metrics", "", false);
+  auto value = [&](const std::string& name) {
+    const std::string key = "\n" + name + " ";
+    auto at = m.body.find(key);
+    return at == std::string::npos ? -1.0 : std::atof(m.body.c_str() + at + key.size());
+  };
+  EXPECT_NE(m.body.find("# TYPE vigil_ingest_batch_cpu_seconds histogram\n"), std::string::npos);
+  EXPECT_GE(value("vigil_ingest_batch_cpu_seconds_count"), 1);
+  EXPECT_EQ(value("vigil_ingest_batch_cpu_seconds_count"), value("vigil_ingest_batch_seconds_count"));
+  EXPECT_GT(value("vigil_ingest_batch_cpu_seconds_sum"), 0);
+  // One thread's CPU time cannot much exceed the wall time it ran in.
+  EXPECT_LE(value("vigil_ingest_batch_cpu_seconds_sum"), value("vigil_ingest_batch_seconds_sum") + 0.001);
+
   Json doc = CallJson("GET", "/api/v1/openapi.json", "", 200);
   EXPECT_EQ(doc["openapi"], "3.0.3");
   EXPECT_TRUE(doc["paths"].contains("/api/v1/staff/{id}/faces"));
