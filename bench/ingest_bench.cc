@@ -22,6 +22,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -59,7 +60,10 @@ class KeyedIndex final : public CustomerIndex {
 class ScratchDir {
  public:
   ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-ingest-bench-XXXXXX").string();
+    std::error_code ec;
+    const auto base = std::filesystem::temp_directory_path(ec);
+    if (ec) return;  // path() stays empty: the benchmark reports the error
+    std::string tmpl = (base / "vigil-ingest-bench-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
   }
   ~ScratchDir() {
@@ -98,6 +102,27 @@ std::vector<std::vector<IngestEvent>> MakeBatches(int total, int batch_size, boo
   return batches;
 }
 
+// One run's database, index and ingestor, in a directory removed afterwards
+// (members are destroyed in reverse order: the database closes first).
+struct Run {
+  ScratchDir dir;
+  FakeClock clock{1'790'000'000'000};
+  RepositoryPtr repo;
+  KeyedIndex index;
+  std::unique_ptr<EventIngestor> ingestor;
+
+  Status Open() {
+    if (dir.path().empty()) return Unavailable("cannot create a temporary directory");
+    RepositoryOptions ro;
+    ro.clock = &clock;
+    VIGIL_ASSIGN_OR_RETURN(repo, OpenRepository("sqlite://" + dir.path() + "/vigil.db", ro));
+    IngestOptions io;
+    io.customer_match_threshold = 0.9;  // in-batch matching is cosine; persons are far apart
+    ingestor = std::make_unique<EventIngestor>(*repo, &index, clock, io);
+    return Status::Ok();
+  }
+};
+
 // Arguments: events per transaction, and 1 when every face is a new person.
 void BM_Ingest(benchmark::State& state) {
   const int batch_size = static_cast<int>(state.range(0));
@@ -107,27 +132,20 @@ void BM_Ingest(benchmark::State& state) {
   int64_t events = 0;
   double cpu_s = 0;
   for (auto _ : state) {
-    // A fresh database per run, opened outside the measurement.
+    // A fresh database per run, opened and removed outside the measurement.
     state.PauseTiming();
-    ScratchDir dir;
-    FakeClock clock{1'790'000'000'000};
-    RepositoryOptions ro;
-    ro.clock = &clock;
-    auto repo = OpenRepository("sqlite://" + dir.path() + "/vigil.db", ro);
-    if (dir.path().empty() || !repo.ok()) {
-      state.SkipWithError(repo.ok() ? "no temporary directory" : repo.status().ToString().c_str());
+    auto run = std::make_unique<Run>();
+    Status opened = run->Open();
+    state.ResumeTiming();
+    if (!opened.ok()) {
+      state.SkipWithError(opened.ToString().c_str());
       return;
     }
-    KeyedIndex index;
-    IngestOptions io;
-    io.customer_match_threshold = 0.9;  // in-batch matching is cosine; persons are far apart
-    EventIngestor ingestor(**repo, &index, clock, io);
-    state.ResumeTiming();
 
     timespec c0{}, c1{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     for (const auto& b : batches) {
-      auto r = batch_size == 1 ? ingestor.Ingest(b.front()).status() : ingestor.IngestBatch(b).status();
+      auto r = batch_size == 1 ? run->ingestor->Ingest(b.front()).status() : run->ingestor->IngestBatch(b).status();
       if (!r.ok()) {
         state.SkipWithError(r.ToString().c_str());
         return;
@@ -138,7 +156,7 @@ void BM_Ingest(benchmark::State& state) {
     events += total;
 
     state.PauseTiming();
-    repo->reset();  // closing (final checkpoint) is not ingestion
+    run.reset();  // closing (final checkpoint) and removing the files are not ingestion
     state.ResumeTiming();
   }
   state.SetItemsProcessed(events);
