@@ -3,10 +3,12 @@
 // DESIGN.md): with --json, one JSON object per line.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -97,6 +99,38 @@ void PrintErrorLine(bool json, const std::string& command, const std::string& pa
   }
 }
 
+// The pipeline for `command`, or nothing after printing why and setting exit
+// status 2 (bad configuration or models).
+std::optional<Pipeline> PipelineOrFail(CommandContext& ctx, const FaceFlags& f, bool with_embedder,
+                                       const std::string& command) {
+  auto p = MakePipeline(f, with_embedder);
+  if (p.ok()) return std::move(*p);
+  PrintError(command, p.status());
+  ctx.exit_code = 2;
+  return std::nullopt;
+}
+
+using ImageFaces =
+    std::function<void(const std::string& path, const cv::Mat& img, const std::vector<vision::Detection>& faces)>;
+
+// Calls `each` with every image and the faces found in it, in order. An image
+// that cannot be read or searched gets its error line and exit status 1; the
+// others are still processed.
+void ForEachImageFaces(CommandContext& ctx, const FaceFlags& f, const std::string& command, Pipeline& p,
+                       const std::vector<std::string>& paths, const ImageFaces& each) {
+  for (const auto& path : paths) {
+    auto img = ReadImage(path);
+    Result<std::vector<vision::Detection>> faces = img.ok() ? vision::DetectWithPaddingRetry(*p.detector, *img)
+                                                            : Result<std::vector<vision::Detection>>(img.status());
+    if (!faces.ok()) {
+      PrintErrorLine(f.json, command, path, faces.status());
+      ctx.exit_code = 1;
+      continue;
+    }
+    each(path, *img, *faces);
+  }
+}
+
 void AddDetect(CLI::App& app, CommandContext& ctx) {
   auto* cmd = app.add_subcommand("detect", "Find faces in images");
   auto f = std::make_shared<FaceFlags>();
@@ -104,33 +138,22 @@ void AddDetect(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("images", *paths, "image files")->required();
   AddFaceFlags(cmd, f.get(), false);
   cmd->callback([&ctx, f, paths] {
-    auto p = MakePipeline(*f, false);
-    if (!p.ok()) {
-      PrintError("detect", p.status());
-      ctx.exit_code = 2;
-      return;
-    }
-    for (const auto& path : *paths) {
-      auto img = ReadImage(path);
-      Result<std::vector<vision::Detection>> faces = img.ok() ? vision::DetectWithPaddingRetry(*p->detector, *img)
-                                                              : Result<std::vector<vision::Detection>>(img.status());
-      if (!faces.ok()) {
-        PrintErrorLine(f->json, "detect", path, faces.status());
-        ctx.exit_code = 1;
-        continue;
-      }
+    auto p = PipelineOrFail(ctx, *f, false, "detect");
+    if (!p) return;
+    auto each = [&](const std::string& path, const cv::Mat& img, const std::vector<vision::Detection>& faces) {
       if (f->json) {
-        Json out{{"path", path}, {"width", img->cols}, {"height", img->rows}, {"faces", Json::array()}};
-        for (const auto& d : *faces) out["faces"].push_back(FaceJson(d));
+        Json out{{"path", path}, {"width", img.cols}, {"height", img.rows}, {"faces", Json::array()}};
+        for (const auto& d : faces) out["faces"].push_back(FaceJson(d));
         std::cout << DumpJson(out) << std::endl;
       } else {
-        std::cout << path << ": " << faces->size() << " face(s)" << std::endl;
-        for (const auto& d : *faces) {
+        std::cout << path << ": " << faces.size() << " face(s)" << std::endl;
+        for (const auto& d : faces) {
           std::cout << "  bbox=[" << d.box.x << ", " << d.box.y << ", " << d.box.width << ", " << d.box.height
                     << "] score=" << d.score << std::endl;
         }
       }
-    }
+    };
+    ForEachImageFaces(ctx, *f, "detect", *p, *paths, each);
   });
 }
 
@@ -141,26 +164,14 @@ void AddEmbed(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("images", *paths, "image files")->required();
   AddFaceFlags(cmd, f.get(), true);
   cmd->callback([&ctx, f, paths] {
-    auto p = MakePipeline(*f, true);
-    if (!p.ok()) {
-      PrintError("embed", p.status());
-      ctx.exit_code = 2;
-      return;
-    }
-    for (const auto& path : *paths) {
-      auto img = ReadImage(path);
-      Result<std::vector<vision::Detection>> faces = img.ok() ? vision::DetectWithPaddingRetry(*p->detector, *img)
-                                                              : Result<std::vector<vision::Detection>>(img.status());
-      if (!faces.ok()) {
-        PrintErrorLine(f->json, "embed", path, faces.status());
-        ctx.exit_code = 1;
-        continue;
-      }
-      Json out{{"path", path}, {"width", img->cols}, {"height", img->rows}, {"faces", Json::array()}};
-      for (const auto& d : *faces) {
+    auto p = PipelineOrFail(ctx, *f, true, "embed");
+    if (!p) return;
+    auto each = [&](const std::string& path, const cv::Mat& img, const std::vector<vision::Detection>& faces) {
+      Json out{{"path", path}, {"width", img.cols}, {"height", img.rows}, {"faces", Json::array()}};
+      for (const auto& d : faces) {
         Json face = FaceJson(d);
-        face["quality"] = Round(vision::FaceQuality(*img, d), 1e4);
-        auto e = p->embedder->Embed(*img, d);
+        face["quality"] = Round(vision::FaceQuality(img, d), 1e4);
+        auto e = p->embedder->Embed(img, d);
         if (e.ok()) {
           face["model"] = e->model;
           face["embedding"] = e->values;
@@ -175,13 +186,14 @@ void AddEmbed(CLI::App& app, CommandContext& ctx) {
       if (f->json) {
         std::cout << DumpJson(out) << std::endl;
       } else {
-        std::cout << path << ": " << faces->size() << " face(s), model " << p->embedder->model_id() << std::endl;
+        std::cout << path << ": " << faces.size() << " face(s), model " << p->embedder->model_id() << std::endl;
         for (const auto& face : out["faces"]) {
           std::cout << "  bbox=" << face["bbox"].dump() << " score=" << face["score"].dump()
                     << " quality=" << face["quality"].dump() << std::endl;
         }
       }
-    }
+    };
+    ForEachImageFaces(ctx, *f, "embed", *p, *paths, each);
   });
 }
 
@@ -278,12 +290,8 @@ void AddCompare(CLI::App& app, CommandContext& ctx) {
       ctx.exit_code = 2;
       return;
     }
-    auto p = MakePipeline(*f, true);
-    if (!p.ok()) {
-      PrintError("compare", p.status());
-      ctx.exit_code = 2;
-      return;
-    }
+    auto p = PipelineOrFail(ctx, *f, true, "compare");
+    if (!p) return;
     const double t = *threshold > 0 ? *threshold : p->embedder->default_threshold();
     MainFaceCache cache(*p);
     for (const auto& [a, b] : pairs) {
@@ -322,12 +330,8 @@ void AddIdentify(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--threshold", *threshold, "cosine similarity to accept a match (default: the model's)");
   AddFaceFlags(cmd, f.get(), true);
   cmd->callback([&ctx, f, gallery, images, threshold] {
-    auto p = MakePipeline(*f, true);
-    if (!p.ok()) {
-      PrintError("identify", p.status());
-      ctx.exit_code = 2;
-      return;
-    }
+    auto p = PipelineOrFail(ctx, *f, true, "identify");
+    if (!p) return;
     const double t = *threshold > 0 ? *threshold : p->embedder->default_threshold();
     // The gallery: every photo's main face, labelled with its folder's name.
     std::vector<std::pair<std::string, vision::Embedding>> known;
@@ -358,19 +362,11 @@ void AddIdentify(CLI::App& app, CommandContext& ctx) {
         }
       }
     }
-    for (const auto& path : *images) {
-      auto img = ReadImage(path);
-      Result<std::vector<vision::Detection>> faces = img.ok() ? vision::DetectWithPaddingRetry(*p->detector, *img)
-                                                              : Result<std::vector<vision::Detection>>(img.status());
-      if (!faces.ok()) {
-        PrintErrorLine(f->json, "identify", path, faces.status());
-        ctx.exit_code = 1;
-        continue;
-      }
+    auto each = [&](const std::string& path, const cv::Mat& img, const std::vector<vision::Detection>& faces) {
       Json out{{"path", path}, {"faces", Json::array()}};
-      for (const auto& d : *faces) {
+      for (const auto& d : faces) {
         Json face{{"bbox", BoxJson(d.box)}, {"person", nullptr}, {"similarity", nullptr}};
-        auto e = p->embedder->Embed(*img, d);
+        auto e = p->embedder->Embed(img, d);
         if (!e.ok()) {
           face["error"] = e.status().message();
         } else {
@@ -397,7 +393,8 @@ void AddIdentify(CLI::App& app, CommandContext& ctx) {
         }
         std::cout << std::endl;
       }
-    }
+    };
+    ForEachImageFaces(ctx, *f, "identify", *p, *images, each);
   });
 }
 
