@@ -1,4 +1,4 @@
-// Exact top-k inner-product search over a contiguous row-major float matrix.
+// Exact top-k inner-product search over a contiguous float array of transposed row blocks.
 //
 // Vectors live in one contiguous array (no per-entry allocation), in blocks of
 // eight rows stored transposed (dot_kernels.h, BlockedInnerProducts), so a
