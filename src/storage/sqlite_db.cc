@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "storage/sqlite_wal_vfs.h"
+
 namespace vigil::storage {
 
 Status SqliteStatus(int rc, sqlite3* db, const std::string& context) {
@@ -129,9 +131,11 @@ std::vector<float> SqliteQuery::Floats(int col) const {
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int busy_timeout_ms, bool sync_full) {
   sqlite3* raw = nullptr;
-  // FULLMUTEX is unnecessary: the repository serialises access itself.
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  // FULLMUTEX is unnecessary: the repository serialises access itself. The
+  // VFS collects each transaction's WAL frames into a few writes
+  // (sqlite_wal_vfs.h).
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           WalBufferVfsName());
   if (rc != SQLITE_OK) {
     Status st = SqliteStatus(rc, raw, "cannot open database " + path);
     sqlite3_close_v2(raw);
