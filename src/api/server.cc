@@ -676,6 +676,12 @@ void ApiServer::Impl::DoAccept() {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       Log()->warn("accept failed error={}", ec.message());
     } else if (accepting.load()) {
+      // Acks, live events and small JSON replies go out at once: with Nagle's
+      // algorithm a worker's ack waited for the TCP acknowledgement of the
+      // previous one, which rides on the worker's next event, so ack latency
+      // sat at one event interval of the worker.
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       if (tls) {
         std::make_shared<DetectSession>(std::move(socket), *this)->Run();
       } else {
