@@ -13,7 +13,10 @@
 // every frame is already in the database, which a busy writer (always in a
 // transaction) almost never allows. So once the thread has copied all but
 // `tail_frames`, the writer copies that small tail itself right after a
-// commit (a few milliseconds), and its next transaction starts the WAL over.
+// commit, and its next transaction starts the WAL over. The tail's cost is
+// mostly its two fdatasyncs (WAL, then database), which grow with the pages
+// to write: 256 frames kept the writer's stall under ~50 ms at 5,000
+// events/s where 2,048 took up to ~65 ms (docs/performance-api.md).
 // If the WAL still reaches `writer_limit_frames` (a reader pinning an old
 // snapshot, a slow disk), the writer checkpoints after its commit as SQLite
 // would, so the WAL stays bounded.
@@ -42,7 +45,7 @@ class SqliteDb;
 
 struct WalCheckpointerOptions {
   int start_frames = 16384;           // 64 MiB of WAL at 4 KiB pages
-  int tail_frames = 2048;             // what the writer copies itself to reset the WAL
+  int tail_frames = 256;              // what the writer copies itself to reset the WAL
   int writer_limit_frames = 65536;    // 256 MiB: the writer checkpoints itself
   std::chrono::milliseconds interval{1000};
 };

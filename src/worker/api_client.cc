@@ -198,6 +198,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void OnConnect(beast::error_code ec) {
     if (ec) return Finish("connect " + owner_->ep_.host + ":" + owner_->ep_.port + ": " + ec.message());
+    // Events and heartbeats are small messages; with Nagle's algorithm one
+    // would wait for the TCP acknowledgement of the one before.
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     if constexpr (std::is_same_v<typename Ws::next_layer_type, beast::ssl_stream<beast::tcp_stream>>) {
       auto& tls = ws_.next_layer();
       SSL* ssl_handle = tls.native_handle();
