@@ -44,7 +44,10 @@ namespace vigil::storage {
 class SqliteDb;
 
 struct WalCheckpointerOptions {
-  int start_frames = 16384;           // 64 MiB of WAL at 4 KiB pages
+  // 128 MiB of WAL at 4 KiB pages. Every WAL restart stalls the writer for
+  // the tail's syncs (~40-50 ms), so a longer cycle means fewer stalls: at
+  // 5,000 events/s, 32,768 frames halved the restarts (18 vs 33 in 20 s).
+  int start_frames = 32768;
   int tail_frames = 256;              // what the writer copies itself to reset the WAL
   int writer_limit_frames = 65536;    // 256 MiB: the writer checkpoints itself
   std::chrono::milliseconds interval{1000};
