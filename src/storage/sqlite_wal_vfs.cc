@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <new>
 #include <vector>
 
@@ -196,8 +195,13 @@ int ShimOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, 
   f->buf = nullptr;
   f->buf_offset = 0;
   f->after_header = false;
+  f->real->pMethods = nullptr;
   int rc = base->xOpen(base, name, f->real, flags, out_flags);
-  if (rc != SQLITE_OK) return rc;
+  if (rc != SQLITE_OK) {
+    // The same contract one level down: a file whose methods were set is closed.
+    if (f->real->pMethods != nullptr) f->real->pMethods->xClose(f->real);
+    return rc;
+  }
   f->buf = new (std::nothrow) std::vector<char>();
   if (f->buf == nullptr) {
     if (f->real->pMethods != nullptr) f->real->pMethods->xClose(f->real);
