@@ -14,9 +14,11 @@
 // transaction) almost never allows. So once the thread has copied all but
 // `tail_frames`, the writer copies that small tail itself right after a
 // commit, and its next transaction starts the WAL over. The tail's cost is
-// mostly its two fdatasyncs (WAL, then database), which grow with the pages
-// to write: 256 frames kept the writer's stall under ~50 ms at 5,000
-// events/s where 2,048 took up to ~65 ms (docs/performance-api.md).
+// mostly its two fdatasyncs (WAL, then database). SQLite syncs the database
+// only when a checkpoint copies the whole WAL, so the thread syncs it itself
+// after each of its checkpoints: otherwise the tail's sync flushed every page
+// copied since the WAL last started over, and the writer stalled 40-60 ms
+// per restart at 5,000 events/s instead of ~15 ms (docs/performance-api.md).
 // If the WAL still reaches `writer_limit_frames` (a reader pinning an old
 // snapshot, a slow disk), the writer checkpoints after its commit as SQLite
 // would, so the WAL stays bounded.
@@ -38,6 +40,9 @@
 #include "core/status.h"
 
 struct sqlite3;
+namespace spdlog {
+class logger;
+}
 
 namespace vigil::storage {
 
@@ -51,12 +56,16 @@ struct WalCheckpointerOptions {
   int tail_frames = 256;              // what the writer copies itself to reset the WAL
   int writer_limit_frames = 65536;    // 256 MiB: the writer checkpoints itself
   std::chrono::milliseconds interval{1000};
+  // Sync the database file after each checkpoint that copied frames, so the
+  // writer's tail sync has only the tail's pages left to flush.
+  bool sync_database = true;
 };
 
 struct WalCheckpointStats {
   int64_t background_runs = 0;      // PASSIVE checkpoints by the thread
   int64_t background_frames = 0;    // frames those copied into the database
-  int64_t background_errors = 0;
+  int64_t background_errors = 0;   // failed checkpoints and database syncs
+  int64_t background_db_syncs = 0;  // database syncs after the thread's checkpoints
   int64_t writer_tail_runs = 0;     // tails the writer copied so the WAL could start over
   int64_t writer_runs = 0;          // checkpoints the writer had to do itself at the limit
   int64_t writer_max_us = 0;        // the longest checkpoint done on the writer's thread
@@ -80,6 +89,7 @@ class WalCheckpointer {
   WalCheckpointer(SqliteDb& writer, std::unique_ptr<SqliteDb> checkpoint_db, WalCheckpointerOptions options);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int wal_frames);
   void Loop();
+  void SyncDatabase(spdlog::logger& log);
   static uint32_t Generation(uint64_t packed) { return static_cast<uint32_t>(packed >> 32); }
   static uint32_t Frames(uint64_t packed) { return static_cast<uint32_t>(packed); }
   static uint64_t Pack(uint32_t generation, uint32_t frames) { return (uint64_t{generation} << 32) | frames; }
@@ -97,6 +107,7 @@ class WalCheckpointer {
   std::atomic<int64_t> background_runs_{0};
   std::atomic<int64_t> background_frames_{0};
   std::atomic<int64_t> background_errors_{0};
+  std::atomic<int64_t> background_db_syncs_{0};
   std::atomic<int64_t> writer_runs_{0};
   std::atomic<int64_t> writer_tail_runs_{0};
   std::atomic<int64_t> writer_max_us_{0};

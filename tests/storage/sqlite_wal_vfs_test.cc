@@ -21,13 +21,8 @@
 namespace vigil::storage {
 namespace {
 
+using testing::OpenDb;
 using testing::TempDir;
-
-std::unique_ptr<SqliteDb> OpenDb(const std::string& path) {
-  auto db = SqliteDb::Open(path, 5000, false);
-  EXPECT_TRUE(db.ok()) << db.status().ToString();
-  return db.ok() ? std::move(*db) : nullptr;
-}
 
 int64_t QueryInt(SqliteDb& db, const std::string& sql) {
   auto q = db.Prepare(sql);

@@ -6,10 +6,12 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "core/clock.h"
 #include "storage/repository.h"
+#include "storage/sqlite_db.h"
 
 namespace vigil::storage::testing {
 
@@ -29,6 +31,14 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A raw SQLite connection with Vigil's settings (WAL, 5 s busy timeout,
+// synchronous=NORMAL); null, with a test failure, when it cannot be opened.
+inline std::unique_ptr<SqliteDb> OpenDb(const std::string& path) {
+  auto db = SqliteDb::Open(path, 5000, false);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return db.ok() ? std::move(*db) : nullptr;
+}
 
 class RepoTest : public ::testing::Test {
  protected:

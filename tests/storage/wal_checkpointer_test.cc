@@ -15,13 +15,8 @@ namespace vigil::storage {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::OpenDb;
 using testing::TempDir;
-
-std::unique_ptr<SqliteDb> OpenDb(const std::string& path) {
-  auto db = SqliteDb::Open(path, 5000, false);
-  EXPECT_TRUE(db.ok()) << db.status().ToString();
-  return db.ok() ? std::move(*db) : nullptr;
-}
 
 // One transaction of `rows` rows of 4 KiB: at least `rows` WAL frames. With
 // `hold`, the transaction stays open that long before its commit, like the
@@ -102,6 +97,28 @@ TEST_F(WalCheckpointerTest, TheThreadCheckpointsSoTheWriterStartsTheWalOver) {
   EXPECT_EQ(s.background_errors, 0);
   EXPECT_GE(s.background_runs, 1);
   EXPECT_EQ(RowCount(*writer_), 20 * 100 + extra);
+}
+
+TEST_F(WalCheckpointerTest, TheThreadSyncsTheDatabaseAfterItCopies) {
+  // SQLite syncs the database file only when a checkpoint copies the whole
+  // WAL. The thread syncs it after each run that copied frames, so the
+  // writer's tail has only its own pages to flush; switched off, it does not.
+  for (bool sync : {true, false}) {
+    WalCheckpointerOptions o = Options(64, 16, 1'000'000, 20ms);
+    o.sync_database = sync;
+    auto c = WalCheckpointer::Start(*writer_, OpenDb(path_), o);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    WriteRows(*writer_, 200);  // past start_frames: the commit wakes the thread
+    ASSERT_TRUE(WaitFor([&] { return (*c)->Stats().background_frames >= 200; }, 10s)) << "sync=" << sync;
+    const auto s = (*c)->Stats();
+    EXPECT_EQ(s.background_errors, 0) << "sync=" << sync;
+    if (sync) {
+      EXPECT_GE(s.background_db_syncs, 1);
+    } else {
+      EXPECT_EQ(s.background_db_syncs, 0);
+    }
+  }
+  EXPECT_EQ(RowCount(*writer_), 400);
 }
 
 TEST_F(WalCheckpointerTest, ABusyWriterStillGetsItsWalStartedOver) {
