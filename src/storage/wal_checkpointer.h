@@ -50,8 +50,9 @@ class SqliteDb;
 
 struct WalCheckpointerOptions {
   // 128 MiB of WAL at 4 KiB pages. Every WAL restart stalls the writer for
-  // the tail's syncs (~40-50 ms), so a longer cycle means fewer stalls: at
-  // 5,000 events/s, 32,768 frames halved the restarts (18 vs 33 in 20 s).
+  // the tail's syncs (40-60 ms before the thread synced the database, 11-27
+  // ms since), so a longer cycle means fewer stalls: at 5,000 events/s,
+  // 32,768 frames halved the restarts (18 vs 33 in 20 s).
   int start_frames = 32768;
   int tail_frames = 256;              // what the writer copies itself to reset the WAL
   int writer_limit_frames = 65536;    // 256 MiB: the writer checkpoints itself
