@@ -9,8 +9,8 @@
 namespace vigil::storage {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(SqliteDb& writer,
-                                                               std::unique_ptr<SqliteDb> checkpoint_db,
-                                                               WalCheckpointerOptions options) {
+                                                                std::unique_ptr<SqliteDb> checkpoint_db,
+                                                                WalCheckpointerOptions options) {
   if (checkpoint_db == nullptr) return InvalidArgument("the checkpointer needs its own connection");
   if (options.tail_frames < 0 || options.tail_frames >= options.start_frames ||
       options.writer_limit_frames < options.start_frames) {
@@ -147,7 +147,8 @@ void WalCheckpointer::Loop() {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       ++background_errors_;
-      log->warn("msg=\"WAL checkpoint failed\" error={}", LogValue(SqliteStatus(rc, db_->raw(), "checkpoint").ToString()));
+      log->warn("msg=\"WAL checkpoint failed\" error={}",
+                LogValue(SqliteStatus(rc, db_->raw(), "checkpoint").ToString()));
       continue;
     }
     ++background_runs_;
@@ -157,7 +158,8 @@ void WalCheckpointer::Loop() {
       const int64_t before = Generation(known) == generation ? Frames(known) : 0;
       if (copied > before) background_frames_ += copied - before;
       RaiseBackfilled(generation, copied);
-      if (options_.sync_database && copied > before) SyncDatabase(*log);
+      // A checkpoint that copied the whole WAL has synced the database itself.
+      if (options_.sync_database && copied > before && copied < log_frames) SyncDatabase(*log);
     }
     backfilled_of_log = (log_frames > 0 && copied == log_frames) ? log_frames : -1;
     log->debug("msg=\"WAL checkpoint\" wal_frames={} backfilled={} ms={}", log_frames, copied, ms.count());

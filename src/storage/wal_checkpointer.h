@@ -54,18 +54,19 @@ struct WalCheckpointerOptions {
   // ms since), so a longer cycle means fewer stalls: at 5,000 events/s,
   // 32,768 frames halved the restarts (18 vs 33 in 20 s).
   int start_frames = 32768;
-  int tail_frames = 256;              // what the writer copies itself to reset the WAL
-  int writer_limit_frames = 65536;    // 256 MiB: the writer checkpoints itself
+  int tail_frames = 256;            // what the writer copies itself to reset the WAL
+  int writer_limit_frames = 65536;  // 256 MiB: the writer checkpoints itself
   std::chrono::milliseconds interval{1000};
-  // Sync the database file after each checkpoint that copied frames, so the
-  // writer's tail sync has only the tail's pages left to flush.
+  // Sync the database file after each checkpoint that copied frames but not
+  // the whole WAL (SQLite syncs it after those), so the writer's tail sync
+  // has only the tail's pages left to flush.
   bool sync_database = true;
 };
 
 struct WalCheckpointStats {
   int64_t background_runs = 0;      // PASSIVE checkpoints by the thread
   int64_t background_frames = 0;    // frames those copied into the database
-  int64_t background_errors = 0;   // failed checkpoints and database syncs
+  int64_t background_errors = 0;    // failed checkpoints and database syncs
   int64_t background_db_syncs = 0;  // database syncs after the thread's checkpoints
   int64_t writer_tail_runs = 0;     // tails the writer copied so the WAL could start over
   int64_t writer_runs = 0;          // checkpoints the writer had to do itself at the limit
@@ -103,8 +104,8 @@ class WalCheckpointer {
   WalCheckpointerOptions options_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;        // guarded by mu_
-  bool requested_ = false;   // guarded by mu_
+  bool stop_ = false;       // guarded by mu_
+  bool requested_ = false;  // guarded by mu_
   std::atomic<int64_t> background_runs_{0};
   std::atomic<int64_t> background_frames_{0};
   std::atomic<int64_t> background_errors_{0};

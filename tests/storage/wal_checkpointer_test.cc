@@ -99,26 +99,50 @@ TEST_F(WalCheckpointerTest, TheThreadCheckpointsSoTheWriterStartsTheWalOver) {
   EXPECT_EQ(RowCount(*writer_), 20 * 100 + extra);
 }
 
-TEST_F(WalCheckpointerTest, TheThreadSyncsTheDatabaseAfterItCopies) {
+TEST_F(WalCheckpointerTest, TheThreadSyncsTheDatabaseWhenItLeavesFramesBehind) {
   // SQLite syncs the database file only when a checkpoint copies the whole
-  // WAL. The thread syncs it after each run that copied frames, so the
-  // writer's tail has only its own pages to flush; switched off, it does not.
+  // WAL. When the thread's checkpoint copies part of it (here a reader pins
+  // an older snapshot; under load, the writer keeps appending), the thread
+  // syncs the database itself, so the writer's tail has only its own pages
+  // to flush. Switched off, it does not.
   for (bool sync : {true, false}) {
-    WalCheckpointerOptions o = Options(64, 16, 1'000'000, 20ms);
+    const std::string path = dir_.path() + (sync ? "/sync.db" : "/nosync.db");
+    auto writer = OpenDb(path);
+    ASSERT_NE(writer, nullptr);
+    ASSERT_TRUE(writer->Exec("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)").ok());
+    WalCheckpointerOptions o = Options(64, 16, 1'000'000, std::chrono::hours(1));
     o.sync_database = sync;
-    auto c = WalCheckpointer::Start(*writer_, OpenDb(path_), o);
+    auto c = WalCheckpointer::Start(*writer, OpenDb(path), o);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
-    WriteRows(*writer_, 200);  // past start_frames: the commit wakes the thread
-    ASSERT_TRUE(WaitFor([&] { return (*c)->Stats().background_frames >= 200; }, 10s)) << "sync=" << sync;
+    WriteRows(*writer, 20);  // below start_frames: the thread sleeps
+    auto reader = OpenDb(path);
+    ASSERT_NE(reader, nullptr);
+    ASSERT_TRUE(reader->Exec("BEGIN").ok());
+    EXPECT_EQ(RowCount(*reader), 20);  // its snapshot ends after these 20 rows
+    WriteRows(*writer, 100);           // past start_frames: the commit wakes the thread
+    ASSERT_TRUE(WaitFor([&] { return (*c)->Stats().background_frames >= 20; }, 10s)) << "sync=" << sync;
     const auto s = (*c)->Stats();
     EXPECT_EQ(s.background_errors, 0) << "sync=" << sync;
+    EXPECT_LT(s.background_frames, 100) << "the reader's snapshot should stop the copy";
     if (sync) {
       EXPECT_GE(s.background_db_syncs, 1);
     } else {
       EXPECT_EQ(s.background_db_syncs, 0);
     }
+    ASSERT_TRUE(reader->Exec("COMMIT").ok());
+    EXPECT_EQ(RowCount(*writer), 120);
   }
-  EXPECT_EQ(RowCount(*writer_), 400);
+}
+
+TEST_F(WalCheckpointerTest, ACheckpointOfTheWholeWalLeavesTheSyncToSqlite) {
+  const WalCheckpointerOptions o = Options(64, 16, 1'000'000, std::chrono::hours(1));
+  auto c = WalCheckpointer::Start(*writer_, OpenDb(path_), o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  WriteRows(*writer_, 100);  // wakes the thread; nothing else writes, so it copies everything
+  ASSERT_TRUE(WaitFor([&] { return (*c)->Stats().background_frames >= 100; }, 10s));
+  const auto s = (*c)->Stats();
+  EXPECT_EQ(s.background_errors, 0);
+  EXPECT_EQ(s.background_db_syncs, 0);
 }
 
 TEST_F(WalCheckpointerTest, ABusyWriterStillGetsItsWalStartedOver) {
