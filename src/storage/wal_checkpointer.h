@@ -57,9 +57,8 @@ struct WalCheckpointerOptions {
   int tail_frames = 256;            // what the writer copies itself to reset the WAL
   int writer_limit_frames = 65536;  // 256 MiB: the writer checkpoints itself
   std::chrono::milliseconds interval{1000};
-  // Sync the database file after each checkpoint that copied frames but not
-  // the whole WAL (SQLite syncs it after those), so the writer's tail sync
-  // has only the tail's pages left to flush.
+  // Sync the database file after each checkpoint that copied frames, so the
+  // writer's tail sync has only the tail's pages left to flush.
   bool sync_database = true;
 };
 

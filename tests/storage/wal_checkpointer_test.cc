@@ -134,17 +134,6 @@ TEST_F(WalCheckpointerTest, TheThreadSyncsTheDatabaseWhenItLeavesFramesBehind) {
   }
 }
 
-TEST_F(WalCheckpointerTest, ACheckpointOfTheWholeWalLeavesTheSyncToSqlite) {
-  const WalCheckpointerOptions o = Options(64, 16, 1'000'000, std::chrono::hours(1));
-  auto c = WalCheckpointer::Start(*writer_, OpenDb(path_), o);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  WriteRows(*writer_, 100);  // wakes the thread; nothing else writes, so it copies everything
-  ASSERT_TRUE(WaitFor([&] { return (*c)->Stats().background_frames >= 100; }, 10s));
-  const auto s = (*c)->Stats();
-  EXPECT_EQ(s.background_errors, 0);
-  EXPECT_EQ(s.background_db_syncs, 0);
-}
-
 TEST_F(WalCheckpointerTest, ABusyWriterStillGetsItsWalStartedOver) {
   // A writer that is inside a transaction nearly all the time leaves no gap
   // in which a checkpoint can have copied everything by the time the next
