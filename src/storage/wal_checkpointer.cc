@@ -101,7 +101,8 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int w
 
 // A PASSIVE checkpoint that leaves frames behind writes pages into the
 // database file but does not sync it: SQLite syncs the database only when a
-// checkpoint has copied the whole WAL, which under load is the writer's tail.
+// checkpoint has copied the whole WAL with no commit arriving meanwhile, which
+// under load only the writer's tail does.
 // Left alone, that one fdatasync would flush every page copied since the WAL
 // last started over (40-60 ms at 5,000 events/s, docs/performance-api.md).
 // Syncing here, on this thread, leaves the tail only its own pages.

@@ -15,8 +15,9 @@
 // `tail_frames`, the writer copies that small tail itself right after a
 // commit, and its next transaction starts the WAL over. The tail's cost is
 // mostly its two fdatasyncs (WAL, then database). SQLite syncs the database
-// only when a checkpoint copies the whole WAL, so the thread syncs it itself
-// after each of its checkpoints: otherwise the tail's sync flushed every page
+// only when a checkpoint copies the whole WAL with no commit arriving
+// meanwhile, so the thread syncs it itself after each of its checkpoints:
+// otherwise the tail's sync flushed every page
 // copied since the WAL last started over, and the writer stalled 40-60 ms
 // per restart at 5,000 events/s instead of ~15 ms (docs/performance-api.md).
 // If the WAL still reaches `writer_limit_frames` (a reader pinning an old
